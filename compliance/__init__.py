@@ -1,0 +1,1 @@
+"""The compliance gate: policy as data, rules, findings. Pure functions, no database."""

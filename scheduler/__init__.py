@@ -1,0 +1,1 @@
+"""The queue: domain model, store, post lifecycle, services and the publishing daemon."""
