@@ -16,6 +16,7 @@ The server binds 127.0.0.1 on a free port and runs in a daemon thread.
 
 from __future__ import annotations
 
+import email.policy
 import json
 import re
 import socket
@@ -24,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -46,6 +48,40 @@ class FakeRequest:
 
     def form(self) -> dict[str, list[str]]:
         return parse_qs(self.body.decode("utf-8"), keep_blank_values=True)
+
+    def multipart(self) -> dict[str, MultipartField]:
+        """The fields of a ``multipart/form-data`` body, by name."""
+        ctype = next((v for k, v in self.headers.items() if k.lower() == "content-type"), "")
+        message = BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + self.body
+        )
+        fields: dict[str, MultipartField] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if not isinstance(name, str):
+                continue
+            payload = part.get_payload(decode=True)
+            fields[name] = MultipartField(
+                name=name,
+                data=payload if isinstance(payload, bytes) else b"",
+                filename=part.get_filename(),
+                content_type=part.get_content_type(),
+            )
+        return fields
+
+
+@dataclass
+class MultipartField:
+    """One field of a multipart form: its bytes, and the file name and type if a file."""
+
+    name: str
+    data: bytes
+    filename: str | None
+    content_type: str
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8")
 
 
 @dataclass
