@@ -48,12 +48,17 @@ class PublishRequest:
     ``idempotency_key`` is derived from the post and its attempt by the caller; the
     same key always means the same post, so a connector can use it to find or
     de-duplicate a post whose outcome was lost.
+
+    ``attempted_at`` (optional, aware UTC) is when the first attempt with this key
+    started; a lookup that matches by text ignores posts older than it, so an identical
+    earlier post (a recurring greeting) is not taken for this one.
     """
 
     text: str
     idempotency_key: str
     media: tuple[MediaItem, ...] = ()
     links: tuple[str, ...] = ()
+    attempted_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ Messages carry the method, the path and the server's own error text, never a URL
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -262,6 +263,26 @@ def quiet_http_debug_logs() -> None:
                 logger.addFilter(_QUIET_FILTER)
 
 
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_loopback_http(url: str) -> bool:
+    """Whether ``url`` is plain ``http`` to this machine (a test fake or local staging)."""
+    parts = urlsplit(url)
+    return parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK_HOSTS
+
+
+def allow_loopback_http_for_oauthlib(base_url: str) -> None:
+    """Let oauthlib send tokens over plain ``http`` when ``base_url`` is loopback.
+
+    oauthlib refuses any ``http://`` URL unless ``OAUTHLIB_INSECURE_TRANSPORT`` is set.
+    Real platforms are always ``https`` and never reach this; only an account whose
+    ``api_base`` is 127.0.0.1 (the tests' fakes, a local staging server) sets it.
+    """
+    if is_loopback_http(base_url):
+        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+
+
 def new_session(session: requests.Session | None = None) -> requests.Session:
     """Prepare a session for connector use: our User-Agent, and chatty logs quietened.
 
@@ -278,8 +299,10 @@ __all__ = [
     "DEFAULT_RESET_HEADERS",
     "DEFAULT_RETRY_SECONDS",
     "USER_AGENT",
+    "allow_loopback_http_for_oauthlib",
     "check_response",
     "error_text",
+    "is_loopback_http",
     "new_session",
     "parse_reset",
     "quiet_http_debug_logs",
