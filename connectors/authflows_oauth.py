@@ -258,6 +258,14 @@ def authorization_code_flow(
             client_secret=client_secret,
             include_client_id=True,
         )
+    except Warning as changed:
+        # oauthlib raises (not warns) when the granted scope is written differently
+        # from the one asked for (LinkedIn and Facebook answer with commas); the token
+        # rides on the exception.
+        granted = getattr(changed, "token", None)
+        if not isinstance(granted, dict):
+            raise
+        token = dict(granted)
     except OAuth2Error as exc:
         raise Permanent(
             f"{provider.name} would not exchange the authorisation code ({exc.error})",
