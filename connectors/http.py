@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 import requests
@@ -281,6 +281,17 @@ def allow_loopback_http_for_oauthlib(base_url: str) -> None:
     """
     if is_loopback_http(base_url):
         os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+
+
+_S = TypeVar("_S", bound=requests.Session)
+
+
+@overload
+def new_session() -> requests.Session: ...
+
+
+@overload
+def new_session(session: _S) -> _S: ...
 
 
 def new_session(session: requests.Session | None = None) -> requests.Session:
