@@ -47,6 +47,10 @@ _PLACE = "place"
 _TIME = "time"
 _DISCLAIMER = "disclaimer"
 _OFFICIAL_VOICE = "official_voice"
+_DATE_OF_BIRTH = "date_of_birth"
+
+# Words that introduce a date of birth; the date itself is read by a pattern from there.
+DATE_OF_BIRTH_CUES = ("dob", "date of birth", "born", "born on", "birthday", "birth date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +105,35 @@ def _masked_variants(word: str) -> Iterator[str]:
             yield word[:start] + "*" * width + word[start + width :]
 
 
+def spelt_out(word: str) -> Iterator[str]:
+    """``word`` with its letters spelt out one by one (``f u c k``, ``f  u  c  k``).
+
+    Normalisation turns the dots, dashes, emoji or spaces between spelt-out letters
+    into one or two spaces, so the automaton knows these two forms.
+    """
+    if " " not in word and len(word) >= 3:
+        yield " ".join(word)
+        yield "  ".join(word)
+
+
+def term_variants(folded: str) -> set[str]:
+    """Spellings of one folded list term: itself, spelt out, ``1`` for i/l."""
+    variants = {folded}
+    variants.update(spelt_out(folded))
+    return variants
+
+
 def offensive_variants(folded: str) -> set[str]:
-    """Spellings of one folded offensive term the automaton should also know."""
+    """Spellings of one folded offensive term the automaton should also know:
+    plural, ``1`` for i or l, masked letters, spelt out."""
     forms = {folded}
     if not folded.endswith("s") and " " not in folded:
         forms.add(folded + "s")
     variants: set[str] = set()
     for form in forms:
-        variants.update(_one_variants(form))
+        for one in _one_variants(form):
+            variants.add(one)
+            variants.update(spelt_out(one))
         variants.update(_masked_variants(form))
     return variants
 
@@ -150,7 +175,9 @@ class TextRules:
 
     def _add_all(self, rule: str, kind: str, terms: Iterable[str]) -> None:
         for term in terms:
-            self._add(rule, kind, term)
+            folded = fold_term(term)
+            for variant in term_variants(folded):
+                self._add(rule, kind, term, variant)
 
     def _build_terms(self) -> None:
         rules = self._rules
@@ -158,6 +185,8 @@ class TextRules:
             self._add_all(rule.id, _TERM, rule.settings.get("markers", []))
             self._add_all(rule.id, _TERM, rule.settings.get("project_names", []))
             self._add_all(rule.id, _EXCEPTION, rule.settings.get("exceptions", []))
+        if (rule := rules.get("personal_data")) is not None and self._wants_dates(rule):
+            self._add_all(rule.id, _DATE_OF_BIRTH, DATE_OF_BIRTH_CUES)
         if (rule := rules.get("offensive")) is not None:
             self._build_offensive(rule)
         if (rule := rules.get("whereabouts")) is not None:
@@ -168,6 +197,10 @@ class TextRules:
         if (rule := rules.get("personal_account")) is not None:
             self._add_all(rule.id, _DISCLAIMER, rule.settings.get("disclaimers", []))
             self._add_all(rule.id, _OFFICIAL_VOICE, rule.settings.get("official_voice", []))
+
+    @staticmethod
+    def _wants_dates(rule: RuleConfig) -> bool:
+        return "date_of_birth" in rule.settings.get("kinds", ["date_of_birth"])
 
     def _build_offensive(self, rule: RuleConfig) -> None:
         source = rule.settings.get("source", "better-profanity")
@@ -232,6 +265,9 @@ class TextRules:
             ]
             if rule_id == "personal_account":
                 self._personal_account(rule, folded, kept, draft, findings)
+            elif rule_id == "personal_data":
+                starts = [folded.original_span(h.start, h.end)[0] for h in kept]
+                findings.extend(self._personal.dates_of_birth(text, starts))
             elif rule_id == "whereabouts":
                 self._whereabouts(rule, text, folded, kept, findings)
             else:
@@ -355,8 +391,8 @@ _DATE = (
 
 PERSONAL_DATA_PATTERNS: dict[str, str] = {
     "email": r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}",
-    "card_number": r"(?<![\d\w])\d(?:[ \-]?\d){12,18}(?![\d\w])",
-    "uk_phone": r"(?<![\w+])(?:\+44\s?(?:\(0\)\s?)?|\(?0)\d(?:[\s\-)]{0,2}\d){8,9}(?!\d)",
+    "card_number": r"\d(?:[ \-]?\d){12,18}(?![\d\w])",
+    "uk_phone": r"(?:\+44\s?(?:\(0\)\s?)?|\(?0)\d(?:[\s\-)]{0,2}\d){8,9}(?!\d)",
     "ni_number": (
         r"\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-TW-Z][A-CEGHJ-NPQR-TW-Z]"
         r"\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b"
@@ -365,10 +401,11 @@ PERSONAL_DATA_PATTERNS: dict[str, str] = {
         r"\b(?:GIR\s?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-HJKPSTUW\d]?\s?\d[ABD-HJLNP-UW-Z]{2})\b"
     ),
     "date_of_birth": (
-        r"(?i:\b(?:d\.?o\.?b\.?|date\s+of\s+birth|born(?:\s+on)?|birthday(?:\s+is)?"
+        r"(?i:(?:d\.?\s?o\.?\s?b\.?|date\s+of\s+birth|born(?:\s+on)?|birthday(?:\s+is)?"
         rf"|birth\s+date)\s*(?:[:\-–]|is|was)?\s*(?:on\s+|the\s+)?{_DATE})"
     ),
 }
+_COMPILED = {kind: re.compile(pattern) for kind, pattern in PERSONAL_DATA_PATTERNS.items()}
 
 _PERSONAL_DATA_LABELS = {
     "email": "an email address",
@@ -379,7 +416,15 @@ _PERSONAL_DATA_LABELS = {
     "date_of_birth": "a date of birth",
     "student_id": "a student ID",
 }
-_HAS_DIGIT_OR_AT = re.compile(r"[\d@]")
+
+# Where digit-shaped personal data can start: a run of six or more digits (cards,
+# phones, NI and student numbers), or the inward half of a postcode ("2 9JT").
+# One scan that skips to the next digit, instead of one scan per kind.
+_DIGIT_RUN = re.compile(
+    r"[0-9](?:(?:[ \-()]{0,2}[0-9]){5,18}|[A-Z0-9]?\s?[0-9][ABD-HJLNP-UW-Z]{2}\b)"
+)
+_EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
+_EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -396,59 +441,108 @@ def luhn_valid(digits: str) -> bool:
 
 
 class _PersonalDataScanner:
+    """Email addresses, phone numbers, postcodes, NI, card and student numbers, dates
+    of birth. Each kind is a pattern, but none scans the whole post: emails start from
+    each ``@``, dates of birth from a cue word the automaton found, and the rest from
+    the digit runs one scan finds."""
+
     def __init__(self, rule: RuleConfig | None) -> None:
         self.rule = rule
         self.enabled = rule is not None
         if rule is None:
             return
-        kinds = list(rule.settings.get("kinds", list(_PERSONAL_DATA_LABELS)))
+        self.kinds = set(rule.settings.get("kinds", list(_PERSONAL_DATA_LABELS)))
         self.block_kinds = set(rule.settings.get("block_kinds", []))
-        parts = [
-            f"(?P<{kind}>{PERSONAL_DATA_PATTERNS[kind]})"
-            for kind in PERSONAL_DATA_PATTERNS
-            if kind in kinds
-        ]
-        if "student_id" in kinds:
-            for index, pattern in enumerate(rule.settings.get("student_id_patterns", [])):
-                parts.append(f"(?P<student_id_{index}>{_scoped(pattern)})")
-        self.enabled = bool(parts)
-        self._pattern = re.compile("|".join(parts)) if parts else None
+        self.student_ids = (
+            [re.compile(p) for p in rule.settings.get("student_id_patterns", [])]
+            if "student_id" in self.kinds
+            else []
+        )
+
+    def _finding(self, kind: str, text: str, start: int, end: int) -> Finding:
+        assert self.rule is not None
+        rule = self.rule
+        severity = Severity.BLOCK if kind in self.block_kinds else rule.severity
+        return Finding(
+            rule.id,
+            severity,
+            rule.clause,
+            f"“{text[start:end]}” looks like {_PERSONAL_DATA_LABELS[kind]} ({kind}).",
+            span=(start, end),
+        )
 
     def scan(self, text: str) -> list[Finding]:
-        if self._pattern is None or self.rule is None or _HAS_DIGIT_OR_AT.search(text) is None:
+        if self.rule is None:
             return []
-        rule = self.rule
-        findings = []
-        for match in self._pattern.finditer(text):
-            kind = match.lastgroup or ""
-            if kind.startswith("student_id"):
-                kind = "student_id"
-            found = match.group()
-            if kind == "card_number":
-                digits = re.sub(r"\D", "", found)
-                if not luhn_valid(digits):
-                    continue
-            if kind == "uk_phone" and not _plausible_phone(found):
-                continue
-            severity = Severity.BLOCK if kind in self.block_kinds else rule.severity
-            findings.append(
-                Finding(
-                    rule.id,
-                    severity,
-                    rule.clause,
-                    f"“{found}” looks like {_PERSONAL_DATA_LABELS[kind]} ({kind}).",
-                    span=match.span(),
-                )
-            )
+        findings: list[Finding] = []
+        if "email" in self.kinds and "@" in text:
+            self._emails(text, findings)
+        for run in _DIGIT_RUN.finditer(text):
+            self._digits(text, run.start(), run.end(), findings)
         return findings
 
+    def _emails(self, text: str, findings: list[Finding]) -> None:
+        at = text.find("@")
+        while at != -1:
+            start = at
+            while start > 0 and text[start - 1] in _EMAIL_LOCAL:
+                start -= 1
+            domain = _EMAIL_DOMAIN.match(text, at + 1)
+            if start < at and domain is not None:
+                findings.append(self._finding("email", text, start, domain.end()))
+            at = text.find("@", at + 1)
 
-def _scoped(pattern: str) -> str:
-    """Turn a leading ``(?i)`` into a scoped group so patterns can be joined."""
-    match = re.match(r"\(\?([aiLmsux]+)\)", pattern)
-    if match:
-        return f"(?{match.group(1)}:{pattern[match.end() :]})"
-    return f"(?:{pattern})"
+    def _digits(self, text: str, start: int, end: int, findings: list[Finding]) -> None:
+        kinds = self.kinds
+        digits = sum(ch.isdigit() for ch in text[start:end])
+        if digits < 6:  # the inward half of a postcode
+            if "uk_postcode" in kinds:
+                self._search("uk_postcode", text, max(0, start - 4), end, findings)
+            return
+        before = text[start - 1] if start else ""
+        if "uk_phone" in kinds and (before in ("+", "(") or text[start] == "0"):
+            match = _COMPILED["uk_phone"].match(text, start - 1 if before in "+(" else start)
+            if match and _plausible_phone(match.group()):
+                findings.append(self._finding("uk_phone", text, *match.span()))
+                return
+        if "card_number" in kinds and 13 <= digits <= 19:
+            match = _COMPILED["card_number"].match(text, start)
+            if match and luhn_valid(re.sub(r"\D", "", match.group())):
+                findings.append(self._finding("card_number", text, *match.span()))
+                return
+        if (
+            "ni_number" in kinds
+            and digits == 6
+            and self._search(
+                "ni_number", text, max(0, start - 4), min(len(text), end + 3), findings
+            )
+        ):
+            return
+        for pattern in self.student_ids:
+            match = pattern.search(text, max(0, start - 48), min(len(text), end + 4))
+            if match and match.end() > start:
+                findings.append(self._finding("student_id", text, *match.span()))
+                return
+
+    def _search(self, kind: str, text: str, start: int, end: int, findings: list[Finding]) -> bool:
+        match = _COMPILED[kind].search(text, start, end)
+        if match is None:
+            return False
+        findings.append(self._finding(kind, text, *match.span()))
+        return True
+
+    def dates_of_birth(self, text: str, cue_starts: Iterable[int]) -> list[Finding]:
+        """Dates of birth introduced by the cue words found at ``cue_starts``."""
+        found: list[Finding] = []
+        taken = -1
+        for start in sorted(cue_starts):
+            if start < taken:
+                continue
+            match = _COMPILED["date_of_birth"].match(text, start)
+            if match is not None:
+                found.append(self._finding("date_of_birth", text, *match.span()))
+                taken = match.end()
+        return found
 
 
 def _plausible_phone(found: str) -> bool:
@@ -463,7 +557,7 @@ def _plausible_phone(found: str) -> bool:
 
 # -- hashtags -------------------------------------------------------------------
 
-_HASHTAG = re.compile(r"(?<![\w&])#([^\W\d_][^\W_]*)")
+_HASHTAG_BODY = re.compile(r"[^\W\d_][^\W_]*")
 
 
 @lru_cache(maxsize=4096)
@@ -491,25 +585,31 @@ class _HashtagScanner:
         if rule is None:
             return []
         findings = []
-        for match in _HASHTAG.finditer(text):
-            body = match.group(1)
-            if len(body) < self.min_length or not (body.islower() or body.isupper()):
-                continue
-            words = _hashtag_words(body.lower())
-            if len(words) < self.min_words:
-                continue
-            camel = "".join(w.capitalize() for w in words)
-            findings.append(
-                Finding(
-                    rule.id,
-                    rule.severity,
-                    rule.clause,
-                    f"“{match.group()}” reads as several words; write it #{camel} so "
-                    "screen readers say the words.",
-                    span=match.span(),
-                )
-            )
+        mark = text.find("#")
+        while mark != -1:
+            if mark == 0 or not (text[mark - 1].isalnum() or text[mark - 1] in "&#_"):
+                match = _HASHTAG_BODY.match(text, mark + 1)
+                if match is not None:
+                    finding = self._check(rule, text, mark, match.group())
+                    if finding is not None:
+                        findings.append(finding)
+            mark = text.find("#", mark + 1)
         return findings
+
+    def _check(self, rule: RuleConfig, text: str, mark: int, body: str) -> Finding | None:
+        if len(body) < self.min_length or not (body.islower() or body.isupper()):
+            return None
+        words = _hashtag_words(body.lower())
+        if len(words) < self.min_words:
+            return None
+        camel = "".join(w.capitalize() for w in words)
+        return Finding(
+            rule.id,
+            rule.severity,
+            rule.clause,
+            f"“#{body}” reads as several words; write it #{camel} so screen readers say the words.",
+            span=(mark, mark + 1 + len(body)),
+        )
 
 
 @lru_cache(maxsize=16)

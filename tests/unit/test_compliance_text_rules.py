@@ -168,8 +168,8 @@ def test_whereabouts_clean(text: str) -> None:
         ("Loved the lecture on dark matter today", [("personal_account", "review", None)]),
         # with a disclaimer, nothing to say
         ("Loved the lecture today. Views my own.", []),
-        # an obfuscated disclaimer still counts
-        ("Loved the lecture today. V I E W S are my own", []),
+        # a disclaimer in leetspeak still counts
+        ("Loved the lecture today. Vi3ws are my 0wn", []),
         # speaking for the University, even with a disclaimer
         (
             "On behalf of the University, welcome! Views my own",
