@@ -24,6 +24,7 @@ Credentials: ``identifier`` (handle or DID) and ``app_password``; the connector 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -59,6 +60,8 @@ LOOKUP_PAGES = 2
 CLOCK_SLACK = timedelta(minutes=5)
 #: Errors with which the server says the access (or refresh) token is no longer good.
 EXPIRED_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
+
+logger = logging.getLogger(__name__)
 
 _GRAPHEME = regex.compile(r"\X")
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -325,6 +328,7 @@ class BlueskyConnector:
             check=False,
             json={"identifier": identifier, "password": password},
         )
+        logger.info("Bluesky login for account %s (createSession)", self.config.name)
         if response.status_code == 401:
             raise AuthExpired(
                 f"Bluesky account {self.config.name!r}: the handle or app password was "
@@ -363,6 +367,7 @@ class BlueskyConnector:
             did=str(session["did"]),
             handle=str(session.get("handle") or self._credentials.get("handle", "")),
         )
+        logger.info("Bluesky session for account %s started or renewed", self.config.name)
         if self._save_credentials is not None:
             self._save_credentials(dict(self._credentials))
 
@@ -417,6 +422,7 @@ class BlueskyConnector:
                 **kwargs,
             )
             if attempt == 0 and self._is_expired(response):
+                logger.debug("Bluesky %s: access token expired, refreshing", nsid)
                 with self._lock:
                     # another thread may have refreshed while this call was out
                     if self._credentials.get("access_jwt") == token:

@@ -18,6 +18,7 @@ instance's after :meth:`~MastodonConnector.load_instance_limits`), ``visibility`
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -51,6 +52,8 @@ LOOKUP_PAGE_SIZE = 40
 LOOKUP_PAGES = 3
 #: Posts this much older than the attempt are not candidates (allows for clock skew).
 CLOCK_SLACK = timedelta(minutes=5)
+
+logger = logging.getLogger(__name__)
 
 _URL = regex.compile(r"https?://[^\s<>\"]+")
 _REMOTE_MENTION = regex.compile(r"(@\w+)@[\w.-]+\w")
@@ -208,6 +211,9 @@ class MastodonConnector:
         }
         if self.config.options.get("language"):
             body["language"] = self.config.options["language"]
+        logger.debug(
+            "Mastodon account %s: posting status with %d image(s)", self.config.name, len(media_ids)
+        )
         response = self._call(
             "POST",
             "/api/v1/statuses",
@@ -299,6 +305,7 @@ class MastodonConnector:
         if media.get("url"):
             return media_id
         # 202: the instance is still processing the image; poll until it has a URL
+        logger.debug("Mastodon is processing media %s; waiting for it", media_id)
         deadline = time.monotonic() + self.media_wait_seconds
         interval = self.media_poll_interval
         while True:
