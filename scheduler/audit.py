@@ -1,0 +1,184 @@
+"""The append-only audit log, hash-chained so an edited, removed or reordered entry shows.
+
+Each event's hash covers its sequence number, time, actor, action, subject, before and
+after, and the previous event's hash. A single ``audit_head`` row records the last event;
+appending locks it (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already
+serialises writers), so two writers can never fork the chain, and ``verify`` uses it to
+notice events cut off the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from scheduler.models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+
+def canonical_json(data: Mapping[str, Any]) -> str:
+    """JSON with sorted keys and no spaces: the same data always gives the same text."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_hash(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    before: str,
+    after: str,
+    prev_hash: str,
+) -> str:
+    """The hash that chains one event to the one before it."""
+    body = canonical_json(
+        {
+            "seq": seq,
+            "at": at.isoformat(timespec="microseconds"),
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "before": before,
+            "after": after,
+            "prev": prev_hash,
+        }
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def append_event(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain inside the caller's transaction."""
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+    before_text = canonical_json(before or {})
+    after_text = canonical_json(after or {})
+    seq = head.seq + 1
+    digest = event_hash(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        subject=subject,
+        before=before_text,
+        after=after_text,
+        prev_hash=head.hash or GENESIS,
+    )
+    event = AuditEvent(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        subject=subject,
+        before=before_text,
+        after=after_text,
+        prev_hash=head.hash or GENESIS,
+        hash=digest,
+    )
+    session.add(event)
+    head.seq = seq
+    head.hash = digest
+    session.add(head)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of checking the chain: ``ok``, how many events, and the first problem."""
+
+    ok: bool
+    events: int
+    bad_seq: int | None = None
+    problem: str = ""
+
+
+def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
+    """Walk the whole log in order and report the first event that does not fit."""
+    prev_hash = GENESIS
+    expected_seq = 1
+    count = 0
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for event in rows:
+            last_id = event.id or last_id
+            label = _label(event)
+            if event.seq != expected_seq:
+                if event.seq > expected_seq:
+                    return ChainReport(
+                        False,
+                        count,
+                        expected_seq,
+                        f"audit event {expected_seq} is missing (the next one found is {label})",
+                    )
+                return ChainReport(
+                    False, count, event.seq, f"{label} is out of order (expected #{expected_seq})"
+                )
+            if event.prev_hash != prev_hash:
+                return ChainReport(
+                    False,
+                    count,
+                    event.seq,
+                    f"{label} does not follow the event before it: an event was removed, "
+                    "reordered or altered",
+                )
+            assert event.at is not None
+            recomputed = event_hash(
+                seq=event.seq,
+                at=event.at,
+                actor=event.actor,
+                action=event.action,
+                subject=event.subject,
+                before=event.before,
+                after=event.after,
+                prev_hash=event.prev_hash,
+            )
+            if recomputed != event.hash:
+                return ChainReport(
+                    False,
+                    count,
+                    event.seq,
+                    f"{label} was altered: its contents do not match its hash",
+                )
+            prev_hash = event.hash
+            expected_seq += 1
+            count += 1
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != count or head.hash != prev_hash):
+        return ChainReport(
+            False,
+            count,
+            count + 1 if head.seq > count else head.seq,
+            f"the log ends at event {count} but its head records event {head.seq}: "
+            "events were removed from the end or the head was altered",
+        )
+    return ChainReport(True, count)
+
+
+def _label(event: AuditEvent) -> str:
+    when = event.at.isoformat(timespec="seconds") if event.at else "?"
+    return f"audit event {event.seq} ({event.action} on {event.subject} by {event.actor} at {when})"

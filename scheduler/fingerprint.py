@@ -1,0 +1,80 @@
+"""The fingerprint of a post: exactly what an approval says yes to.
+
+It covers the account, the text, each attached asset's content hash (in order, with its
+alt text), every link target (those given and those in the text), and the scheduled time
+window. Any change to any of these gives a different fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC
+
+from sqlmodel import Session, select
+
+from scheduler.audit import canonical_json
+from scheduler.models import Account, Asset, Post, PostAsset
+
+_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+
+
+def link_targets(text: str, links: Sequence[str]) -> list[str]:
+    """Every link the post points at: the given ones and those written in the text."""
+    found = [m.group(0).rstrip(".,;:!?)") for m in _URL.finditer(text)]
+    return sorted(set(found) | {link.strip() for link in links if link.strip()})
+
+
+@dataclass(frozen=True)
+class PostFingerprint:
+    """What the fingerprint is computed from (kept so a person can see what changed)."""
+
+    account: str
+    text: str
+    assets: tuple[tuple[str, str], ...]
+    links: tuple[str, ...]
+    window_start: str
+    grace_minutes: int
+
+    @property
+    def digest(self) -> str:
+        body = canonical_json(
+            {
+                "account": self.account,
+                "text": self.text,
+                "assets": [list(pair) for pair in self.assets],
+                "links": list(self.links),
+                "window": [self.window_start, self.grace_minutes],
+            }
+        )
+        return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def compute(session: Session, post: Post) -> PostFingerprint:
+    """The fingerprint of ``post`` as it stands in ``session``."""
+    account = session.get(Account, post.account_id)
+    assert account is not None
+    rows = session.exec(
+        select(PostAsset, Asset)
+        .join(Asset, Asset.id == PostAsset.asset_id)  # type: ignore[arg-type]
+        .where(PostAsset.post_id == post.id)
+        .order_by(PostAsset.position)  # type: ignore[arg-type]
+    ).all()
+    window = ""
+    if post.scheduled_at is not None:
+        window = post.scheduled_at.astimezone(UTC).replace(second=0, microsecond=0).isoformat()
+    return PostFingerprint(
+        account=f"{account.id}:{account.name}:{account.platform}",
+        text=post.text,
+        assets=tuple((asset.content_hash, link.alt_text) for link, asset in rows),
+        links=tuple(link_targets(post.text, post.links)),
+        window_start=window,
+        grace_minutes=account.grace_minutes,
+    )
+
+
+def digest(session: Session, post: Post) -> str:
+    """The hex digest of :func:`compute`."""
+    return compute(session, post).digest

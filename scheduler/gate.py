@@ -1,0 +1,161 @@
+"""The adapter between the store and the compliance gate.
+
+It builds the gate's plain ``Draft`` and ``AssetIndex`` from a post and the asset
+library, runs ``compliance.check``, and keeps the findings with the post. Sign-offs
+carry over to an identical finding on identical content (a re-check of an unchanged post
+does not make the approver sign the same thing twice); anything else starts afresh.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from scheduler.models import Account, Asset, AssetBlob, Finding, Post, PostAsset, Setting
+
+POLICY_PATH_SETTING = "policy_path"
+
+
+def _policy(session: Session) -> Any:
+    from compliance import Policy
+
+    configured = session.get(Setting, POLICY_PATH_SETTING)
+    if configured is not None and configured.value:
+        return Policy.load(configured.value)
+    return Policy.default()
+
+
+def asset_record(asset: Asset) -> Any:
+    """The gate's ``AssetRecord`` for a library asset."""
+    from compliance import AssetRecord
+    from compliance.assets import ImageHashes
+
+    hashes = None
+    if asset.image_hashes:
+        try:
+            hashes = ImageHashes.from_json(asset.image_hashes)
+        except ValueError:
+            hashes = None
+    return AssetRecord(
+        asset_id=str(asset.id),
+        content_hash=asset.content_hash,
+        kind=asset.kind,  # type: ignore[arg-type]
+        title=asset.title,
+        permission=asset.permission,  # type: ignore[arg-type]
+        valid_from=asset.valid_from,
+        valid_until=asset.valid_until,
+        allowed_accounts=tuple(asset.allowed_accounts),
+        shows_people=asset.shows_people,
+        consent_ref=asset.consent_ref,
+        consent_expires=asset.consent_expires,
+        hashes=hashes,
+    )
+
+
+def asset_index(session: Session) -> Any:
+    """An ``AssetIndex`` of the whole library (``None`` while the library is empty)."""
+    assets = session.exec(select(Asset)).all()
+    if not assets:
+        return None
+    from compliance import AssetIndex
+
+    return AssetIndex(asset_record(asset) for asset in assets)
+
+
+def draft_for(session: Session, post: Post, account: Account) -> Any:
+    """The gate's ``Draft`` of ``post`` (text, account kind, images with alt text)."""
+    from compliance import Draft, Image
+
+    rows = session.exec(
+        select(PostAsset, AssetBlob)
+        .join(AssetBlob, col(AssetBlob.asset_id) == col(PostAsset.asset_id))
+        .where(PostAsset.post_id == post.id)
+        .order_by(col(PostAsset.position))
+    ).all()
+    images = tuple(
+        Image(data=blob.data, alt=link.alt_text, asset_id=str(link.asset_id)) for link, blob in rows
+    )
+    return Draft(
+        text=post.text,
+        account_kind=account.kind,
+        images=images,
+        account=account.name,
+        at=post.scheduled_at,
+    )
+
+
+def check_post(session: Session, post: Post, account: Account, *, now: datetime) -> Sequence[Any]:
+    """Run the gate on ``post`` as of ``now`` and return its findings (``compliance.Finding``)."""
+    from compliance import check
+
+    verdict = check(
+        draft_for(session, post, account),
+        _policy(session),
+        assets=asset_index(session),
+        now=now,
+    )
+    return tuple(verdict.findings)
+
+
+def _key(
+    rule: str, severity: str, span: tuple[int, int] | None, asset: int | None, msg: str
+) -> str:
+    return json.dumps([rule, severity, list(span) if span else None, asset, msg])
+
+
+def record_findings(
+    session: Session,
+    post: Post,
+    account: Account,
+    *,
+    now: datetime,
+    stage: str,
+) -> list[Finding]:
+    """Run the gate and keep its findings as the post's current ones.
+
+    The previous findings are marked superseded. A review finding identical to one
+    already signed off for the same content keeps that sign-off.
+    """
+    found = check_post(session, post, account, now=now)
+    previous = session.exec(
+        select(Finding).where(Finding.post_id == post.id, col(Finding.superseded_at).is_(None))
+    ).all()
+    signed: dict[str, Finding] = {}
+    for old in previous:
+        if old.signed_off_by and old.fingerprint == post.fingerprint:
+            span = (old.span_start, old.span_end) if old.span_start is not None else None
+            signed[_key(old.rule, old.severity, span, old.asset_id, old.message)] = old  # type: ignore[arg-type]
+        old.superseded_at = now
+        session.add(old)
+    rows: list[Finding] = []
+    for finding in found:
+        asset_id = int(finding.asset_id) if finding.asset_id not in (None, "") else None
+        span = tuple(finding.span) if finding.span is not None else None
+        severity = str(getattr(finding.severity, "value", finding.severity))
+        row = Finding(
+            post_id=post.id,  # type: ignore[arg-type]
+            fingerprint=post.fingerprint,
+            rule=finding.rule,
+            severity=severity,
+            clause=finding.clause,
+            message=finding.message,
+            span_start=span[0] if span else None,
+            span_end=span[1] if span else None,
+            asset_id=asset_id,
+            image_index=finding.image_index,
+            stage=stage,
+            created_at=now,
+        )
+        earlier = signed.get(_key(row.rule, severity, span, asset_id, row.message))  # type: ignore[arg-type]
+        if earlier is not None and severity == "review":
+            row.signed_off_by = earlier.signed_off_by
+            row.signed_off_at = earlier.signed_off_at
+            row.sign_off_comment = earlier.sign_off_comment
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows

@@ -1,0 +1,206 @@
+r"""The post lifecycle: every state change of every post goes through :func:`transition`.
+
+```
+draft --submit--> in_review --approve--> scheduled --claim--> publishing --> published
+  ^                 |    \--reject--> draft    |                 |  |  \--> failed
+  +-----edit--------+------------------------+                 |  \--> unknown
+                                   scheduled --misfire--> held  \--hand back--> scheduled
+failed --retry--> scheduled    unknown --resolve--> published | --resend--> scheduled
+held --confirm--> scheduled    published --retract--> retracted
+draft, in_review, scheduled, held, failed, unknown --cancel--> cancelled
+```
+
+:func:`transition` checks that the move is legal, refuses to let a post reach
+``scheduled`` or ``publishing`` unless its current approval matches its fingerprint,
+voids the approval when a post goes back to ``draft`` or ``in_review``, bumps the
+version, and appends the audit event, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from scheduler import fingerprint
+from scheduler.audit import append_event
+from scheduler.errors import IllegalTransition, StaleEdit
+from scheduler.models import Approval, Post, PostState
+
+S = PostState
+
+#: (from, to) -> the actions that make that move.
+TRANSITIONS: Mapping[tuple[PostState, PostState], frozenset[str]] = {
+    (S.DRAFT, S.IN_REVIEW): frozenset({"submit"}),
+    (S.DRAFT, S.CANCELLED): frozenset({"cancel"}),
+    (S.IN_REVIEW, S.SCHEDULED): frozenset({"approve", "auto-approve"}),
+    (S.IN_REVIEW, S.DRAFT): frozenset({"reject", "edit"}),
+    (S.IN_REVIEW, S.CANCELLED): frozenset({"cancel"}),
+    (S.SCHEDULED, S.PUBLISHING): frozenset({"claim"}),
+    (S.SCHEDULED, S.DRAFT): frozenset({"edit"}),
+    (S.SCHEDULED, S.IN_REVIEW): frozenset({"recheck"}),
+    (S.SCHEDULED, S.HELD): frozenset({"misfire"}),
+    (S.SCHEDULED, S.CANCELLED): frozenset({"cancel"}),
+    (S.HELD, S.SCHEDULED): frozenset({"confirm"}),
+    (S.HELD, S.IN_REVIEW): frozenset({"confirm"}),
+    (S.HELD, S.DRAFT): frozenset({"edit"}),
+    (S.HELD, S.CANCELLED): frozenset({"cancel"}),
+    (S.PUBLISHING, S.PUBLISHED): frozenset({"published"}),
+    (S.PUBLISHING, S.FAILED): frozenset({"fail"}),
+    (S.PUBLISHING, S.UNKNOWN): frozenset({"outcome-unknown"}),
+    (S.PUBLISHING, S.SCHEDULED): frozenset({"hand-back"}),
+    (S.PUBLISHING, S.IN_REVIEW): frozenset({"recheck"}),
+    (S.UNKNOWN, S.PUBLISHED): frozenset({"resolve"}),
+    (S.UNKNOWN, S.SCHEDULED): frozenset({"resend"}),
+    (S.UNKNOWN, S.IN_REVIEW): frozenset({"resend"}),
+    (S.UNKNOWN, S.CANCELLED): frozenset({"cancel"}),
+    (S.FAILED, S.SCHEDULED): frozenset({"retry"}),
+    (S.FAILED, S.IN_REVIEW): frozenset({"retry"}),
+    (S.FAILED, S.DRAFT): frozenset({"edit"}),
+    (S.FAILED, S.CANCELLED): frozenset({"cancel"}),
+    (S.PUBLISHED, S.RETRACTED): frozenset({"retract"}),
+}
+
+#: States a person can still change the content of (an edit sends the post to ``draft``).
+EDITABLE: frozenset[PostState] = frozenset({S.DRAFT, S.IN_REVIEW, S.SCHEDULED, S.HELD, S.FAILED})
+
+#: States a post never leaves.
+FINAL: frozenset[PostState] = frozenset({S.CANCELLED, S.RETRACTED})
+
+_NEEDS_APPROVAL = frozenset({S.SCHEDULED, S.PUBLISHING})
+_VOIDS_APPROVAL = frozenset({S.DRAFT, S.IN_REVIEW})
+
+
+def actions_from(state: PostState | str) -> list[str]:
+    """The actions possible from ``state``, for messages and menus."""
+    current = PostState(state)
+    return sorted({a for (src, _), acts in TRANSITIONS.items() if src is current for a in acts})
+
+
+def is_legal(source: PostState | str, target: PostState | str, action: str) -> bool:
+    """Whether ``action`` may move a post from ``source`` to ``target``."""
+    return action in TRANSITIONS.get((PostState(source), PostState(target)), frozenset())
+
+
+def check_version(post: Post, expected_version: int | None) -> None:
+    """Raise ``StaleEdit`` when ``post`` is no longer at ``expected_version``."""
+    if expected_version is not None and post.version != expected_version:
+        raise StaleEdit(
+            f"post {post.id} was changed since you read it (it is now at version "
+            f"{post.version}, you had version {expected_version}); reload it and try again"
+        )
+
+
+def current_approval(session: Session, post: Post) -> Approval | None:
+    """The post's approval if it has one that has not been voided."""
+    if post.approval_id is None:
+        return None
+    approval = session.get(Approval, post.approval_id)
+    if approval is None or approval.void_at is not None:
+        return None
+    return approval
+
+
+def approval_matches(session: Session, post: Post) -> bool:
+    """Whether the post has a live approval for exactly its current content."""
+    approval = current_approval(session, post)
+    return approval is not None and approval.fingerprint == fingerprint.digest(session, post)
+
+
+def transition(
+    session: Session,
+    post: Post,
+    target: PostState,
+    *,
+    action: str,
+    actor: str,
+    now: datetime,
+    reason: str = "",
+    detail: Mapping[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> Post:
+    """Move ``post`` to ``target`` by ``action`` and audit it, in the caller's transaction.
+
+    Raises ``IllegalTransition`` when the move is not allowed from the post's state or
+    when the post would reach ``scheduled``/``publishing`` without an approval that
+    matches its content; ``StaleEdit`` when ``expected_version`` is given and stale.
+    """
+    check_version(post, expected_version)
+    source = PostState(post.state)
+    if not is_legal(source, target, action):
+        possible = ", ".join(actions_from(source)) or "nothing: it is final"
+        raise IllegalTransition(
+            f"post {post.id} is {source.value}: it cannot {action} (possible: {possible})"
+        )
+    current = fingerprint.digest(session, post)
+    if target in _NEEDS_APPROVAL:
+        approval = current_approval(session, post)
+        if approval is None or approval.fingerprint != current:
+            raise IllegalTransition(
+                f"post {post.id} cannot become {target.value}: its content does not match "
+                "what was approved"
+            )
+    voided: int | None = None
+    if target in _VOIDS_APPROVAL and post.approval_id is not None:
+        approval = session.get(Approval, post.approval_id)
+        if approval is not None and approval.void_at is None:
+            approval.void_at = now
+            approval.void_reason = f"{action} by {actor}" + (f": {reason}" if reason else "")
+            session.add(approval)
+            voided = approval.id
+        post.approval_id = None
+    before = {"state": source.value, "version": post.version}
+    post.state = target.value
+    post.state_reason = reason
+    post.fingerprint = current
+    post.version += 1
+    post.updated_at = now
+    session.add(post)
+    session.flush()
+    after: dict[str, Any] = {"state": target.value, "version": post.version, "fingerprint": current}
+    if reason:
+        after["reason"] = reason
+    if voided is not None:
+        after["voided_approval"] = voided
+    if detail:
+        after.update(detail)
+    append_event(
+        session,
+        at=now,
+        actor=actor,
+        action=f"post.{action}",
+        subject=f"post:{post.id}",
+        before=before,
+        after=after,
+    )
+    return post
+
+
+def record_change(
+    session: Session,
+    post: Post,
+    *,
+    action: str,
+    actor: str,
+    now: datetime,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+) -> Post:
+    """Audit a change that keeps the post's state (an edit of a draft, a new time...)."""
+    post.fingerprint = fingerprint.digest(session, post)
+    post.version += 1
+    post.updated_at = now
+    session.add(post)
+    session.flush()
+    append_event(
+        session,
+        at=now,
+        actor=actor,
+        action=f"post.{action}",
+        subject=f"post:{post.id}",
+        before=dict(before),
+        after={**after, "version": post.version, "fingerprint": post.fingerprint},
+    )
+    return post

@@ -1,0 +1,1 @@
+"""Alembic migrations for the Gatepost schema, shipped inside the package."""

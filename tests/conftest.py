@@ -1,0 +1,154 @@
+"""Shared fixtures: a settable clock, and a store on SQLite and (when configured) PostgreSQL.
+
+The ``store`` fixture runs each test twice: on a SQLite file in the test's temporary
+folder, and on PostgreSQL in a schema of its own (dropped afterwards) when
+``GATEPOST_TEST_PG_URL`` is set. Without it the PostgreSQL half is skipped with a reason.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from scheduler.store import Store, sqlite_url
+
+PG_ENV = "GATEPOST_TEST_PG_URL"
+#: The fixed "now" of the tests: a Thursday in late November (GMT, no clock change near).
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+class SettableClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock()
+
+
+def pg_base_url() -> str | None:
+    return os.environ.get(PG_ENV) or None
+
+
+class PgSchema:
+    """A PostgreSQL schema of its own for one test, and a URL whose search_path uses it."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.name = f"t_{uuid.uuid4().hex[:16]}"
+        self._admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+        with self._admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{self.name}"'))
+
+    @property
+    def url(self) -> str:
+        url = sa.engine.make_url(self.base_url).update_query_dict(
+            {"options": f"-csearch_path={self.name}"}
+        )
+        return url.render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        with self._admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE'))
+        self._admin.dispose()
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[PgSchema]:
+    base = pg_base_url()
+    if base is None:
+        pytest.skip(
+            f"PostgreSQL tests need {PG_ENV} (CI sets it; e.g. {PG_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        )
+    schema = PgSchema(base)
+    try:
+        yield schema
+    finally:
+        schema.drop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL for a new, empty database on each backend."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "gatepost.sqlite3")
+        return
+    schema = request.getfixturevalue("pg_schema")
+    yield schema.url
+
+
+@pytest.fixture
+def store(store_url: str, clock: SettableClock) -> Iterator[Store]:
+    """A migrated store on SQLite and PostgreSQL, with the test's clock."""
+    opened = Store(store_url, clock=clock)
+    try:
+        yield opened
+    finally:
+        opened.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path, clock: SettableClock) -> Iterator[Store]:
+    """A migrated SQLite store only (for tests about SQLite itself)."""
+    opened = Store(sqlite_url(tmp_path / "gatepost.sqlite3"), clock=clock)
+    try:
+        yield opened
+    finally:
+        opened.dispose()
+
+
+class Team:
+    """The people of a test database: the first admin, two authors and two approvers."""
+
+    def __init__(self, store: Store) -> None:
+        from scheduler import services
+        from scheduler.views import Actor
+
+        first = services.init_database(store)
+        self.admin = Actor(first.login, first.role)
+        made = {}
+        for login, role in (
+            ("alice", "author"),
+            ("dave", "author"),
+            ("bob", "approver"),
+            ("carol", "approver"),
+        ):
+            view = services.add_user(store, self.admin, login, role=role)
+            made[login] = Actor(view.login, view.role)
+        self.alice, self.dave = made["alice"], made["dave"]
+        self.bob, self.carol = made["bob"], made["carol"]
+        self.news = services.add_account(
+            store, self.admin, "uni-news", platform="outbox", options={"dir": "outbox"}
+        )
+        self.strict = services.add_account(
+            store,
+            self.admin,
+            "uni-research",
+            platform="outbox",
+            options={"dir": "outbox"},
+            require_approval=True,
+        )
+
+
+@pytest.fixture
+def team(store: Store) -> Team:
+    return Team(store)

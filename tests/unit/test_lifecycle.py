@@ -1,0 +1,229 @@
+"""The post lifecycle through the services: transitions, approval binding, optimistic locks,
+separation of duties. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from scheduler import lifecycle, services
+from scheduler.errors import IllegalTransition, InvalidInput, PermissionDenied, StaleEdit
+from scheduler.models import Post, PostState
+from scheduler.store import Store
+from tests.conftest import NOW, SettableClock, Team
+
+LATER = "2026-12-01 09:00"  # a Tuesday, GMT
+
+
+def _review_post(store: Store, team: Team, text: str = "Open day on Saturday!") -> int:
+    post = services.create_post(store, team.alice, account=team.strict.name, text=text, at=LATER)
+    post = services.submit_post(store, team.alice, post.id)
+    assert post.state is PostState.IN_REVIEW
+    return post.id
+
+
+def test_clean_post_on_relaxed_account_is_scheduled_by_the_gate(store: Store, team: Team) -> None:
+    post = services.create_post(store, team.alice, account="uni-news", text="Open day!", at=LATER)
+    post = services.submit_post(store, team.alice, post.id)
+    assert post.state is PostState.SCHEDULED
+    assert post.approval is not None and post.approval.automatic
+    assert post.approval_status == "valid"
+
+
+def test_account_requiring_approval_keeps_a_clean_post_in_review(store: Store, team: Team) -> None:
+    post = services.get_post(store, _review_post(store, team))
+    assert post.state is PostState.IN_REVIEW
+    assert post.approval is None
+
+
+def test_author_cannot_approve_own_post_even_as_approver(store: Store, team: Team) -> None:
+    # bob is an approver, but here he wrote the post.
+    post = services.create_post(store, team.bob, account=team.strict.name, text="Hi", at=LATER)
+    services.submit_post(store, team.bob, post.id)
+    with pytest.raises(PermissionDenied, match="separation of duties"):
+        services.approve_post(store, team.bob, post.id)
+
+
+def test_an_author_cannot_approve_at_all(store: Store, team: Team) -> None:
+    post_id = _review_post(store, team)
+    with pytest.raises(PermissionDenied, match="only approvers"):
+        services.approve_post(store, team.dave, post_id)
+
+
+def test_approver_approves_and_approval_binds_the_fingerprint(store: Store, team: Team) -> None:
+    post_id = _review_post(store, team)
+    post = services.approve_post(store, team.bob, post_id, comment="fine")
+    assert post.state is PostState.SCHEDULED
+    assert post.approval is not None
+    assert post.approval.approver == "bob"
+    assert post.approval.fingerprint == post.fingerprint
+    assert post.approval_status == "valid"
+
+
+def test_editing_an_approved_post_voids_approval_and_returns_it_to_draft(
+    store: Store, team: Team
+) -> None:
+    post_id = _review_post(store, team)
+    services.approve_post(store, team.bob, post_id)
+    post = services.edit_post(store, team.alice, post_id, text="Open day on Sunday!")
+    assert post.state is PostState.DRAFT
+    assert post.approval is not None and post.approval.void
+    assert post.approval_status == "void"
+    assert "edit by alice" in (post.approval.void_reason or "")
+    assert post.to_dict()["approval"]["void"] is True
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"text": "Other words"},  # the text
+        {"at": "2026-12-01 10:00"},  # the scheduled window
+        {"links": ["https://example.ac.uk/other"]},  # a link target
+        {"account": "uni-news"},  # the account
+    ],
+)
+def test_every_part_of_the_fingerprint_voids_the_approval(
+    store: Store, team: Team, change: dict[str, object]
+) -> None:
+    post_id = _review_post(store, team)
+    before = services.approve_post(store, team.bob, post_id)
+    after = services.edit_post(store, team.alice, post_id, **change)  # type: ignore[arg-type]
+    assert after.fingerprint != before.fingerprint
+    assert after.state is PostState.DRAFT
+    assert after.approval_status == "void"
+
+
+def test_changing_an_attached_asset_changes_the_fingerprint(store: Store, team: Team) -> None:
+    first = services.add_asset(store, team.admin, b"picture one", filename="one.png")
+    second = services.add_asset(store, team.admin, b"picture two", filename="two.png")
+    post = services.create_post(
+        store, team.alice, account="uni-news", text="Look", at=LATER, attachments=[first.id]
+    )
+    changed = services.edit_post(store, team.alice, post.id, attachments=[second.id])
+    assert changed.fingerprint != post.fingerprint
+    same_alt_changed = services.edit_post(
+        store, team.alice, post.id, attachments=[(second.id, "a described picture")]
+    )
+    assert same_alt_changed.fingerprint != changed.fingerprint
+
+
+def test_post_whose_content_changed_behind_the_approval_cannot_publish(
+    store: Store, team: Team
+) -> None:
+    post_id = _review_post(store, team)
+    services.approve_post(store, team.bob, post_id)
+    # Someone changes the text directly in the database, bypassing the services.
+    with store.write() as session:
+        row = session.get(Post, post_id)
+        assert row is not None
+        row.text = "Something nobody approved"
+        session.add(row)
+    with store.write() as session:
+        row = session.get(Post, post_id)
+        assert row is not None
+        assert not lifecycle.approval_matches(session, row)
+        with pytest.raises(IllegalTransition, match="does not match what was approved"):
+            lifecycle.transition(
+                session, row, PostState.PUBLISHING, action="claim", actor="daemon", now=NOW
+            )
+
+
+def test_matching_post_can_be_claimed_for_publishing(store: Store, team: Team) -> None:
+    post_id = _review_post(store, team)
+    services.approve_post(store, team.bob, post_id)
+    with store.write() as session:
+        row = session.get(Post, post_id)
+        assert row is not None
+        lifecycle.transition(
+            session, row, PostState.PUBLISHING, action="claim", actor="daemon", now=NOW
+        )
+    assert services.get_post(store, post_id).state is PostState.PUBLISHING
+
+
+def test_second_save_of_the_same_version_is_refused(store: Store, team: Team) -> None:
+    post = services.create_post(store, team.alice, account="uni-news", text="v1", at=LATER)
+    services.edit_post(store, team.alice, post.id, expected_version=post.version, text="alice's")
+    with pytest.raises(StaleEdit, match="changed since you read it"):
+        services.edit_post(store, team.bob, post.id, expected_version=post.version, text="bob's")
+    assert services.get_post(store, post.id).text == "alice's"
+
+
+@pytest.mark.parametrize(
+    ("action", "error"),
+    [
+        (lambda s, t, p: services.approve_post(s, t.bob, p), IllegalTransition),  # draft
+        (lambda s, t, p: services.reject_post(s, t.bob, p, comment="no"), IllegalTransition),
+        (lambda s, t, p: services.retry_post(s, t.alice, p), IllegalTransition),
+        (lambda s, t, p: services.confirm_held(s, t.alice, p), IllegalTransition),
+        (lambda s, t, p: services.retract_post(s, t.alice, p, reason="x"), IllegalTransition),
+    ],
+)
+def test_actions_that_a_draft_does_not_allow(store: Store, team: Team, action, error) -> None:  # type: ignore[no-untyped-def]
+    post = services.create_post(store, team.alice, account="uni-news", text="Hi", at=LATER)
+    with pytest.raises(error):
+        action(store, team, post.id)
+    assert services.get_post(store, post.id).state is PostState.DRAFT
+
+
+def test_cancelled_post_is_final(store: Store, team: Team) -> None:
+    post = services.create_post(store, team.alice, account="uni-news", text="Hi", at=LATER)
+    services.cancel_post(store, team.alice, post.id, reason="not needed")
+    with pytest.raises(IllegalTransition, match="cancelled"):
+        services.edit_post(store, team.alice, post.id, text="again")
+    with pytest.raises(IllegalTransition, match="nothing: it is final"):
+        services.cancel_post(store, team.alice, post.id)
+
+
+def test_reject_needs_a_comment_and_returns_to_draft(store: Store, team: Team) -> None:
+    post_id = _review_post(store, team)
+    with pytest.raises(InvalidInput, match="comment"):
+        services.reject_post(store, team.bob, post_id, comment="  ")
+    post = services.reject_post(store, team.bob, post_id, comment="wrong date")
+    assert post.state is PostState.DRAFT
+    assert post.state_reason == "wrong date"
+
+
+def test_submit_refuses_a_post_without_time_or_with_a_passed_time(
+    store: Store, team: Team, clock: SettableClock
+) -> None:
+    untimed = services.create_post(store, team.alice, account="uni-news", text="Hi")
+    with pytest.raises(InvalidInput, match="no time"):
+        services.submit_post(store, team.alice, untimed.id)
+    timed = services.create_post(store, team.alice, account="uni-news", text="Hi", at=LATER)
+    clock.set(NOW + timedelta(days=10))
+    with pytest.raises(InvalidInput, match="passed"):
+        services.submit_post(store, team.alice, timed.id)
+
+
+def test_approve_refused_once_the_time_has_passed(
+    store: Store, team: Team, clock: SettableClock
+) -> None:
+    post_id = _review_post(store, team)
+    clock.set(NOW + timedelta(days=10))
+    with pytest.raises(InvalidInput, match="passed"):
+        services.approve_post(store, team.bob, post_id)
+
+
+def test_another_author_cannot_edit_someone_elses_post(store: Store, team: Team) -> None:
+    post = services.create_post(store, team.alice, account="uni-news", text="Hi", at=LATER)
+    with pytest.raises(PermissionDenied, match="author or an approver"):
+        services.edit_post(store, team.dave, post.id, text="mine now")
+
+
+def test_an_approver_who_edits_a_post_cannot_then_approve_it(store: Store, team: Team) -> None:
+    post_id = _review_post(store, team)
+    services.edit_post(store, team.bob, post_id, text="Open day on Saturday, 10:00!")
+    services.submit_post(store, team.alice, post_id)
+    with pytest.raises(PermissionDenied, match="separation of duties"):
+        services.approve_post(store, team.bob, post_id)
+    assert services.approve_post(store, team.carol, post_id).state is PostState.SCHEDULED
+
+
+def test_every_transition_in_the_table_is_reachable_from_a_real_state() -> None:
+    # The table and the state list agree: no transition names a state that does not exist,
+    # and every state but the final ones has a way out.
+    sources = {src for src, _ in lifecycle.TRANSITIONS}
+    assert sources | lifecycle.FINAL == set(PostState)
+    for state in lifecycle.FINAL:
+        assert lifecycle.actions_from(state) == []
