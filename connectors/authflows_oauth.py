@@ -63,6 +63,7 @@ class OAuth2Provider:
     scopes: tuple[str, ...]
     pkce: bool = False
     scope_separator: str = " "
+    token_method: str = "POST"
     extra_authorize_params: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -81,6 +82,7 @@ FACEBOOK = OAuth2Provider(
     hosts=("www.facebook.com", "graph.facebook.com"),
     scopes=("pages_show_list", "pages_read_engagement", "pages_manage_posts"),
     scope_separator=",",
+    token_method="GET",
 )
 
 X_OAUTH2 = OAuth2Provider(
@@ -257,6 +259,7 @@ def authorization_code_flow(
             code=params.get("code", ""),
             client_secret=client_secret,
             include_client_id=True,
+            method=provider.token_method,
         )
     except Warning as changed:
         # oauthlib raises (not warns) when the granted scope is written differently
