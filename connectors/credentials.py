@@ -23,6 +23,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,9 @@ import keyring.errors
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from connectors.base import AccountConfig, Connector
 from connectors.errors import CredentialsError
+from connectors.registry import make_connector
 
 try:  # advisory locking for the file backend (not on Windows)
     import fcntl
@@ -333,12 +336,34 @@ class CredentialStore:
             ) from None
 
 
+def connector_factory(
+    store: CredentialStore, *, timeout: float = 10.0
+) -> Callable[[AccountConfig], Connector]:
+    """A factory that builds an account's connector with its stored credentials.
+
+    Credentials already in the config win; otherwise they come from ``store`` (none for
+    an outbox). Refreshed tokens are written back through ``store.saver``. Use it as the
+    daemon's connector factory.
+    """
+
+    def build(config: AccountConfig) -> Connector:
+        credentials = dict(config.credentials) or (store.get(config.name) or {})
+        return make_connector(
+            replace(config, credentials=credentials),
+            timeout=timeout,
+            save_credentials=store.saver(config.name),
+        )
+
+    return build
+
+
 __all__ = [
     "BACKEND_ENV",
     "FILE_ENV",
     "KEY_ENV",
     "SERVICE",
     "CredentialStore",
+    "connector_factory",
     "default_credentials_file",
     "keyring_is_usable",
 ]

@@ -183,3 +183,23 @@ def test_saver_keeps_refreshed_tokens(tmp_path: Path) -> None:
 def test_bad_backend_choices(env: dict[str, str], message: str) -> None:
     with pytest.raises(CredentialsError, match=message):
         CredentialStore(keyring_backend=fail.Keyring(), environ=env)
+
+
+def test_connector_factory_reads_and_saves_back(tmp_path: Path) -> None:
+    from connectors import AccountConfig, PublishRequest
+    from connectors.credentials import connector_factory
+    from tests.fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
+
+    store = CredentialStore(keyring_backend=MemoryKeyring(), environ={})
+    store.set("uni-bsky", {"identifier": HANDLE, "app_password": APP_PASSWORD})
+    build = connector_factory(store, timeout=2)
+    # an outbox needs nothing from the store
+    outbox = build(AccountConfig(name="demo", platform="outbox", options={"dir": str(tmp_path)}))
+    assert outbox.platform == "outbox"
+    with FakeBluesky() as fake:
+        config = AccountConfig(name="uni-bsky", platform="bluesky", api_base=fake.base_url)
+        build(config).publish(PublishRequest(text="hi", idempotency_key="k"))
+        # the session the connector started is now in the store: no second login
+        assert store.require("uni-bsky")["access_jwt"]
+        build(config).publish(PublishRequest(text="again", idempotency_key="k2"))
+        assert fake.logins == 1
