@@ -279,6 +279,46 @@ class PublishAttempt(SQLModel, table=True):
     error: str = Field(default="", sa_type=sa.Text)
 
 
+class DaemonHeartbeat(SQLModel, table=True):
+    """A publishing daemon alive (or last seen): who, where, and when it last beat."""
+
+    __tablename__ = "daemon_heartbeats"
+
+    daemon_id: str = Field(primary_key=True, max_length=200)
+    host: str = Field(default="", max_length=255)
+    pid: int = Field(default=0)
+    started_at: datetime | None = _utc(nullable=False)
+    last_beat: datetime | None = _utc(nullable=False)
+    stopped_at: datetime | None = _utc()
+    published: int = Field(default=0)
+
+
+class PostCorrection(SQLModel, table=True):
+    """A retraction or correction of a published post, carried out by the daemon.
+
+    ``kind``: ``retract`` (delete it), ``correct`` (edit it in place where the platform
+    allows, else delete it once ``replacement_post_id`` -- which went through the gate and
+    approval -- is published). ``state``: ``requested`` -> ``done`` | ``failed``.
+    """
+
+    __tablename__ = "post_corrections"
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="posts.id", index=True)
+    kind: str = Field(max_length=16)
+    replacement_post_id: int | None = Field(default=None, foreign_key="posts.id")
+    reason: str = Field(default="", sa_type=sa.Text)
+    requested_by: str = Field(max_length=128)
+    requested_at: datetime | None = _utc(nullable=False)
+    state: str = Field(default="requested", max_length=16, index=True)
+    method: str = Field(default="", max_length=16)
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_expires_at: datetime | None = _utc()
+    attempted_at: datetime | None = _utc()
+    finished_at: datetime | None = _utc()
+    error: str = Field(default="", sa_type=sa.Text)
+
+
 class AuditEvent(SQLModel, table=True):
     """One entry of the append-only, hash-chained audit log."""
 
