@@ -21,6 +21,7 @@ from scheduler import services
 from scheduler.errors import GatepostError
 from scheduler.store import Store, data_dir, default_url, sqlite_url
 from scheduler.views import Actor, Attachment, PostView
+from tui.commands.credentials import register as register_credential_commands
 
 DEMO_DATABASE = "demo.sqlite3"
 DEMO_OUTBOX = "demo-outbox"
@@ -345,6 +346,10 @@ def accounts_show(ctx: Context, name: str, as_json: bool) -> None:
         return
     for key, value in account.to_dict().items():
         click.echo(f"{key}: {value if value is not None else ''}")
+
+
+# `accounts connect` and `accounts set-credentials` (authorisation flows, credential store)
+register_credential_commands(accounts)
 
 
 # -- posts ------------------------------------------------------------------------------

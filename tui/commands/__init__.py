@@ -1,0 +1,1 @@
+"""Command-line command groups kept beside `tui.cli`, registered there."""

@@ -1,0 +1,180 @@
+"""`gatepost accounts connect` and `gatepost accounts set-credentials`.
+
+Both are for admins. ``connect`` runs the platform's authorisation flow (Bluesky app
+password, Mastodon out-of-band code) and keeps the result in the credential store (the
+OS keyring, or the encrypted file when ``GATEPOST_CREDENTIALS_KEY`` is set on a headless
+machine). ``set-credentials`` reads the credentials as a JSON object from standard
+input, for scripts and for platforms whose tokens are issued elsewhere. Neither command
+prints a credential value.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+
+import click
+
+from connectors import AccountConfig, ConnectorError, CredentialsError, make_connector
+from scheduler import Role, services
+from scheduler.views import AccountView, Actor
+
+if TYPE_CHECKING:
+    from connectors.credentials import CredentialStore
+
+# keyring takes more than half a second to import: the flows and the store are loaded
+# inside the two commands, so every other `gatepost` command starts without them.
+
+#: Platforms whose authorisation flow runs here; others take `set-credentials`.
+CONNECT_PLATFORMS = ("bluesky", "mastodon")
+
+
+class _CommandContext(Protocol):
+    """What the `gatepost` group puts in ``ctx.obj`` (tui.cli.Context)."""
+
+    @property
+    def store(self) -> Any: ...
+
+    def actor(self) -> Actor: ...
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+def _admin_account(ctx: _CommandContext, name: str, what: str) -> AccountView:
+    actor = ctx.actor()
+    if not actor.at_least(Role.ADMIN):
+        _fail(f"only admins can {what} (you are {actor.role.value})")
+    account: AccountView = services.get_account(ctx.store, name)
+    return account
+
+
+def _credential_store() -> CredentialStore:
+    from connectors.credentials import CredentialStore
+
+    try:
+        return CredentialStore()
+    except CredentialsError as exc:
+        _fail(exc.message)
+
+
+def _config(account: AccountView, credentials: Mapping[str, str]) -> AccountConfig:
+    return AccountConfig(
+        name=account.name,
+        platform=account.platform,
+        handle=account.handle,
+        api_base=account.api_base,
+        credentials=dict(credentials),
+        options={str(k): str(v) for k, v in (account.options or {}).items()},
+    )
+
+
+def _base_url(account: AccountView) -> str:
+    from connectors.bluesky import DEFAULT_API_BASE as BLUESKY_API_BASE
+    from connectors.mastodon import instance_base_url
+
+    if account.platform == "mastodon":
+        return instance_base_url(_config(account, {}))
+    return (account.api_base or BLUESKY_API_BASE).rstrip("/")
+
+
+def _ask(prompt: str, *, secret: bool = False) -> str:
+    answer: str = click.prompt(
+        prompt.rstrip().rstrip(":"), hide_input=secret, default="", show_default=False
+    )
+    return answer.strip()
+
+
+@click.command("connect")
+@click.argument("name")
+@click.option(
+    "--identifier",
+    default=None,
+    help="Bluesky: the handle or DID to sign in as (default: the account's handle).",
+)
+@click.pass_obj
+def connect(ctx: _CommandContext, name: str, identifier: str | None) -> None:
+    """Authorise Gatepost to post as account NAME (Bluesky, Mastodon).
+
+    Bluesky asks for an app password; Mastodon shows an address to open and asks for
+    the code the instance shows. Credentials go to the OS keyring (or the encrypted
+    file) and are never printed.
+    """
+    account = _admin_account(ctx, name, "connect accounts")
+    if account.platform == "outbox":
+        _fail(f"{account.name} is an outbox account: it needs no credentials")
+    if account.platform not in CONNECT_PLATFORMS:
+        _fail(
+            f"{account.platform} accounts are connected with "
+            f"`gatepost accounts set-credentials {account.name}` (JSON on standard input)"
+        )
+    from connectors.authflows import run_flow
+
+    store = _credential_store()
+    try:
+        credentials = run_flow(
+            account.platform,
+            _base_url(account),
+            _ask,
+            show=click.echo,
+            identifier=identifier or account.handle or None,
+        )
+        store.set(account.name, credentials)
+    except ConnectorError as exc:
+        _fail(exc.message)
+    who = credentials.get("handle") or credentials.get("username") or account.handle
+    click.echo(f"Connected {account.name} ({account.platform}) as {who}.")
+    click.echo(f"Credentials are kept in {store.backend_name}.")
+
+
+@click.command("set-credentials")
+@click.argument("name")
+@click.pass_obj
+def set_credentials(ctx: _CommandContext, name: str) -> None:
+    """Store credentials for account NAME from a JSON object on standard input.
+
+    For example: echo '{"access_token": "..."}' | gatepost accounts set-credentials NAME.
+    The object replaces what was stored; its values are never printed.
+    """
+    account = _admin_account(ctx, name, "set credentials")
+    stdin = sys.stdin
+    if stdin.isatty():
+        click.echo("Paste the credentials as one JSON object, then press Ctrl-D:", err=True)
+    try:
+        data = json.loads(stdin.read())
+    except ValueError as exc:
+        # the decoder's message gives a position, never the text itself
+        _fail(f"standard input is not JSON ({exc.msg} at line {exc.lineno})")
+    if not isinstance(data, dict) or not data:
+        _fail('standard input must be a JSON object such as {"access_token": "..."}')
+    bad = sorted(k for k, v in data.items() if not isinstance(v, str | int | float))
+    if bad:
+        _fail(f"these fields are not text: {', '.join(bad)}")
+    credentials = {str(k): str(v) for k, v in data.items()}
+    try:
+        # the connector checks that the fields it needs are there, without the network
+        make_connector(_config(account, credentials))
+    except CredentialsError as exc:
+        _fail(f"not stored: {exc.message}")
+    except ConnectorError:
+        pass  # a problem with the account's other settings, not with these credentials
+    store = _credential_store()
+    try:
+        store.set(account.name, credentials)
+    except ConnectorError as exc:
+        _fail(exc.message)
+    fields = ", ".join(sorted(credentials))
+    click.echo(f"Stored credentials for {account.name} ({fields}) in {store.backend_name}.")
+
+
+def register(accounts: click.Group) -> None:
+    """Add these commands to the `gatepost accounts` group."""
+    accounts.add_command(connect)
+    accounts.add_command(set_credentials)
+
+
+__all__ = ["connect", "register", "set_credentials"]
