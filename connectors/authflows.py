@@ -240,6 +240,25 @@ def connect_mastodon(
     }
 
 
+def flow_base_url(platform: str, api_base: str | None, handle: str = "") -> str:
+    """Where an account's authorisation flow talks to: its ``api_base``, else the
+    platform's address (Bluesky: https://bsky.social; Mastodon: the handle's instance)."""
+    if api_base:
+        return api_base.rstrip("/")
+    if platform == "bluesky":
+        return "https://bsky.social"
+    if platform == "mastodon":
+        _, _, domain = handle.lstrip("@").partition("@")
+        if domain:
+            return f"https://{domain}"
+        raise ConnectorError(
+            "a Mastodon account needs its instance: set api_base or a handle like "
+            "@name@instance.example",
+            platform=platform,
+        )
+    raise ConnectorError(f"no authorisation flow for {platform!r} here", platform=platform)
+
+
 def run_flow(
     platform: str,
     base_url: str,
@@ -268,6 +287,7 @@ __all__ = [
     "connect_bluesky",
     "connect_mastodon",
     "exchange_mastodon_code",
+    "flow_base_url",
     "mastodon_authorize_url",
     "register_mastodon_app",
     "run_flow",

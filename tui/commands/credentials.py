@@ -17,15 +17,16 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import click
 
+import connectors
 from connectors import AccountConfig, ConnectorError, CredentialsError, make_connector
 from scheduler import Role, services
 from scheduler.views import AccountView, Actor
 
 if TYPE_CHECKING:
-    from connectors.credentials import CredentialStore
+    from connectors import CredentialStore
 
-# keyring takes more than half a second to import: the flows and the store are loaded
-# inside the two commands, so every other `gatepost` command starts without them.
+# `connectors` loads the store and the flows (keyring takes over half a second to
+# import) on first use: they are reached only inside these two commands.
 
 #: Platforms whose authorisation flow runs here; others take `set-credentials`.
 CONNECT_PLATFORMS = ("bluesky", "mastodon")
@@ -54,10 +55,8 @@ def _admin_account(ctx: _CommandContext, name: str, what: str) -> AccountView:
 
 
 def _credential_store() -> CredentialStore:
-    from connectors.credentials import CredentialStore
-
     try:
-        return CredentialStore()
+        return connectors.CredentialStore()
     except CredentialsError as exc:
         _fail(exc.message)
 
@@ -71,15 +70,6 @@ def _config(account: AccountView, credentials: Mapping[str, str]) -> AccountConf
         credentials=dict(credentials),
         options={str(k): str(v) for k, v in (account.options or {}).items()},
     )
-
-
-def _base_url(account: AccountView) -> str:
-    from connectors.bluesky import DEFAULT_API_BASE as BLUESKY_API_BASE
-    from connectors.mastodon import instance_base_url
-
-    if account.platform == "mastodon":
-        return instance_base_url(_config(account, {}))
-    return (account.api_base or BLUESKY_API_BASE).rstrip("/")
 
 
 def _ask(prompt: str, *, secret: bool = False) -> str:
@@ -112,13 +102,11 @@ def connect(ctx: _CommandContext, name: str, identifier: str | None) -> None:
             f"{account.platform} accounts are connected with "
             f"`gatepost accounts set-credentials {account.name}` (JSON on standard input)"
         )
-    from connectors.authflows import run_flow
-
     store = _credential_store()
     try:
-        credentials = run_flow(
+        credentials = connectors.run_flow(
             account.platform,
-            _base_url(account),
+            connectors.flow_base_url(account.platform, account.api_base, account.handle),
             _ask,
             show=click.echo,
             identifier=identifier or account.handle or None,
@@ -146,7 +134,7 @@ def set_credentials(ctx: _CommandContext, name: str) -> None:
         click.echo("Paste the credentials as one JSON object, then press Ctrl-D:", err=True)
     try:
         data = json.loads(stdin.read())
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         # the decoder's message gives a position, never the text itself
         _fail(f"standard input is not JSON ({exc.msg} at line {exc.lineno})")
     if not isinstance(data, dict) or not data:
