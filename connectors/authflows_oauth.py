@@ -13,6 +13,10 @@ PIN, and an ``api_base`` (tests point it at a loopback fake; requests keep their
 URLs and are rerouted by :mod:`connectors.routing`). They return :class:`Authorised`:
 the credentials to store and the account's handle. Errors are those of
 :mod:`connectors.errors`; no message carries a token or secret.
+
+:func:`run_oauth_flow` drives them for ``gatepost accounts connect`` with the same
+``ask``/``show`` callbacks as :func:`connectors.authflows.run_flow`: it asks for the
+app's keys, shows the address to open and returns the credentials as a plain mapping.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from oauthlib.oauth2 import OAuth2Error
 from requests_oauthlib import OAuth1Session, OAuth2Session
 from requests_oauthlib.oauth1_session import TokenMissing, TokenRequestDenied
 
+from connectors.authflows import Ask
 from connectors.errors import ConnectorError, CredentialsError, Permanent, Transient
 from connectors.http import new_session, send
 from connectors.routing import route_public_hosts
@@ -42,6 +47,10 @@ X_HOSTS = ("api.twitter.com", "api.x.com", "x.com")
 
 #: Graph API version used for Facebook's dialogs and calls.
 FACEBOOK_GRAPH_VERSION = "v21.0"
+
+#: The listener's port for ``run_oauth_flow``: register
+#: ``http://127.0.0.1:8719/callback`` as the app's redirect URL with the platform.
+DEFAULT_REDIRECT_PORT = 8719
 
 
 @dataclass(frozen=True)
@@ -423,15 +432,116 @@ def facebook_page_flow(
     )
 
 
+# -- the command line's entry point -------------------------------------------------------
+
+#: Platforms :func:`run_oauth_flow` can connect.
+OAUTH_PLATFORMS = ("x", "linkedin", "facebook")
+
+
+def _answer(ask: Ask, prompt: str, *, what: str, secret: bool = False) -> str:
+    answer = ask(prompt, secret=secret).strip()
+    if not answer:
+        raise CredentialsError(f"no {what} was given; nothing was stored")
+    return answer
+
+
+def run_oauth_flow(
+    platform: str,
+    api_base: str | None,
+    ask: Ask,
+    *,
+    show: Callable[[str], None] | None = None,
+    identifier: str | None = None,
+    port: int = DEFAULT_REDIRECT_PORT,
+    wait_seconds: float = 300.0,
+    timeout: float = 30.0,
+) -> dict[str, str]:
+    """Connect an X, LinkedIn or Facebook account interactively.
+
+    Asks for the app's keys (``ask``), shows the address the person must open
+    (``show``, or inside an ``ask`` prompt), and returns the credentials to store plus
+    ``username`` (the handle or page name). For X it runs the PIN flow; for LinkedIn
+    and Facebook the authorisation-code flow with a listener on 127.0.0.1:``port``.
+    ``identifier`` is the Facebook page id (asked for when not given).
+    Raises ``ConnectorError`` for another platform, and the flows' errors.
+    """
+
+    def display(url: str, after: str) -> None:
+        message = f"Open this address in a browser, sign in and approve Gatepost:\n  {url}"
+        if show is not None:
+            show(message)
+        else:
+            ask(f"{message}\n{after}")
+
+    if platform == "x":
+        key = _answer(ask, "X app API key (consumer key): ", what="API key")
+        secret = _answer(ask, "X app API key secret: ", what="API key secret", secret=True)
+
+        def ask_pin(url: str) -> str:
+            if show is not None:
+                show(f"Open this address in a browser, sign in and approve Gatepost:\n  {url}")
+                return ask("PIN shown by X: ")
+            return ask(
+                f"Open this address in a browser, sign in and approve Gatepost:\n  {url}\n"
+                "PIN shown by X: "
+            )
+
+        result = x_pin_flow(key, secret, ask_pin, api_base=api_base, timeout=timeout)
+    elif platform in ("linkedin", "facebook"):
+        name = "LinkedIn" if platform == "linkedin" else "Facebook"
+        client_id = _answer(ask, f"{name} app client id: ", what="client id")
+        client_secret = _answer(
+            ask, f"{name} app client secret: ", what="client secret", secret=True
+        )
+
+        def open_browser(url: str) -> None:
+            display(url, "Press Enter once the browser says Gatepost has the answer.")
+
+        if platform == "linkedin":
+            result = linkedin_flow(
+                client_id,
+                client_secret,
+                open_browser,
+                api_base=api_base,
+                port=port,
+                wait_seconds=wait_seconds,
+                timeout=timeout,
+            )
+        else:
+            page_id = identifier or _answer(ask, "Facebook page id: ", what="page id")
+            result = facebook_page_flow(
+                client_id,
+                client_secret,
+                page_id,
+                open_browser,
+                api_base=api_base,
+                port=port,
+                wait_seconds=wait_seconds,
+                timeout=timeout,
+            )
+    else:
+        raise ConnectorError(
+            f"no OAuth connect flow for {platform!r} (known: {', '.join(OAUTH_PLATFORMS)})",
+            platform=platform,
+        )
+    credentials = dict(result.credentials)
+    if result.handle:
+        credentials["username"] = result.handle
+    return credentials
+
+
 __all__ = [
+    "DEFAULT_REDIRECT_PORT",
     "FACEBOOK",
     "LINKEDIN",
+    "OAUTH_PLATFORMS",
     "X_OAUTH2",
     "Authorised",
     "OAuth2Provider",
     "authorization_code_flow",
     "facebook_page_flow",
     "linkedin_flow",
+    "run_oauth_flow",
     "x_pin_flow",
     "x_pkce_flow",
 ]

@@ -23,7 +23,7 @@ from connectors import (
     Transient,
     make_connector,
 )
-from connectors.authflows_oauth import facebook_page_flow
+from connectors.authflows_oauth import facebook_page_flow, run_oauth_flow
 from connectors.facebook import DEFAULT_RATE_LIMIT_WAIT, FacebookConnector, regain_access_at
 from tests.fakes.browser import browser_for
 from tests.fakes.facebook import FakeFacebook
@@ -325,3 +325,19 @@ def test_page_flow_for_a_page_the_user_does_not_manage(fake: FakeFacebook) -> No
         facebook_page_flow(
             fake.app_id, fake.app_secret, "999", browser, api_base=fake.base_url, wait_seconds=5
         )
+
+
+def test_command_line_flow_without_show_prints_the_address_in_the_prompt(
+    fake: FakeFacebook,
+) -> None:
+    browser = browser_for(fake, ("www.facebook.com", "graph.facebook.com"))
+    answers = iter([fake.app_id, fake.app_secret, fake.page_id])
+
+    def ask(prompt: str, *, secret: bool = False) -> str:
+        if "Open this address" in prompt:
+            browser(prompt.split("\n")[1].strip())  # the person opens it, then presses Enter
+            return ""
+        return next(answers)
+
+    credentials = run_oauth_flow("facebook", fake.base_url, ask, port=0, wait_seconds=5)
+    assert credentials == {"page_token": fake.page_token, "username": fake.page_name}

@@ -22,7 +22,7 @@ from connectors import (
     Transient,
     make_connector,
 )
-from connectors.authflows_oauth import linkedin_flow
+from connectors.authflows_oauth import linkedin_flow, run_oauth_flow
 from connectors.linkedin import LinkedInConnector, escape_commentary, unescape_commentary
 from tests.fakes.browser import browser_for
 from tests.fakes.linkedin import FakeLinkedIn, created_at
@@ -362,3 +362,26 @@ def test_authorisation_flow_with_a_wrong_client_secret_is_refused(fake: FakeLink
     browser = browser_for(fake, ("www.linkedin.com",))
     with pytest.raises(Permanent):
         linkedin_flow(fake.client_id, "wrong", browser, api_base=fake.base_url, wait_seconds=5)
+
+
+def test_command_line_flow_asks_for_the_app_and_waits_for_the_redirect(
+    fake: FakeLinkedIn,
+) -> None:
+    browser = browser_for(fake, ("www.linkedin.com",))
+    answers = iter([fake.client_id, fake.client_secret])
+    asked: list[bool] = []
+
+    def ask(prompt: str, *, secret: bool = False) -> str:
+        asked.append(secret)
+        return next(answers)
+
+    credentials = run_oauth_flow(
+        "linkedin",
+        fake.base_url,
+        ask,
+        show=lambda message: browser(message.split()[-1]),
+        port=0,
+        wait_seconds=5,
+    )
+    assert asked == [False, True]
+    assert credentials["access_token"] in fake.access_tokens

@@ -23,7 +23,7 @@ from connectors import (
     Unsupported,
     make_connector,
 )
-from connectors.authflows_oauth import x_pin_flow, x_pkce_flow
+from connectors.authflows_oauth import run_oauth_flow, x_pin_flow, x_pkce_flow
 from connectors.x import XConnector, comparable_text
 from tests.fakes.browser import browser_for
 from tests.fakes.x import FakeX
@@ -442,3 +442,36 @@ def test_lookup_ignores_an_identical_post_older_than_the_attempt(
     x.publish(attempt)
     found = x.lookup(attempt)
     assert found is not None and found.remote_id == fake.live_posts()[-1]["id"]
+
+
+def test_command_line_flow_asks_for_keys_shows_the_address_and_reads_the_pin(
+    fake: FakeX,
+) -> None:
+    asked: list[tuple[str, bool]] = []
+    pins: list[str] = []
+
+    def show(message: str) -> None:
+        url = message.split()[-1]
+        pins.append(fake.approve(parse_qs(urlsplit(url).query)["oauth_token"][0]))
+
+    answers = iter([fake.consumer_key, fake.consumer_secret])
+
+    def ask(prompt: str, *, secret: bool = False) -> str:
+        asked.append((prompt, secret))
+        return pins[-1] if "PIN" in prompt else next(answers)
+
+    credentials = run_oauth_flow("x", fake.base_url, ask, show=show)
+
+    assert [secret for _, secret in asked] == [False, True, False]  # the secret is not echoed
+    assert credentials["access_token"] in fake.token_secrets
+    assert credentials["username"] == "@uniofexample"
+
+
+def test_command_line_flow_refuses_an_empty_key(fake: FakeX) -> None:
+    with pytest.raises(CredentialsError):
+        run_oauth_flow("x", fake.base_url, lambda prompt, secret=False: "  ")
+
+
+def test_command_line_flow_for_another_platform_is_an_error() -> None:
+    with pytest.raises(ConnectorError):
+        run_oauth_flow("myspace", None, lambda prompt, secret=False: "x")
