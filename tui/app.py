@@ -1,0 +1,398 @@
+"""The Gatepost terminal app: the views, who is acting, and the daemon's heartbeat.
+
+`GatepostApp` gets everything it needs through its constructor (the store, the acting
+login, whether this is the demo, and optionally a daemon to run in a thread); the
+composition root that builds them is `tui/cli.py`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from scheduler import services
+from scheduler.errors import GatepostError
+from scheduler.store import Store
+from scheduler.views import Actor, UserView
+from tui.bridge import DaemonBridge
+from tui.messages import DaemonHeartbeat, DaemonReported, IdentityChanged
+from tui.screens.help import HelpScreen, describe_keys
+from tui.screens.queue import QueueScreen
+from tui.screens.review import ReviewScreen
+from tui.theme import STYLE_VARIABLES
+from tui.widgets.statusbar import StatusSnapshot
+
+log = logging.getLogger(__name__)
+
+# States a person has to act on; counted for the status bar.
+ATTENTION_STATES = ("held", "failed", "unknown")
+
+
+class RunsInThread(Protocol):
+    """What the app needs of a daemon it hosts: start and stop, from a worker thread."""
+
+    def start(self) -> Any: ...
+
+    def stop(self) -> Any: ...
+
+
+#: Builds the daemon the app hosts, given the callback its events should go to.
+DaemonFactory = Callable[[Callable[[Any], None]], RunsInThread]
+
+# Views built by other modules: (mode, key, label, module, class). Each is added when its
+# module is importable, so the app runs whatever subset exists.
+OPTIONAL_VIEWS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("calendar", "3", "Calendar", "tui.screens.calendar", "CalendarScreen"),
+    ("assets", "4", "Assets", "tui.screens.assets", "AssetsScreen"),
+    ("accounts", "5", "Accounts", "tui.screens.accounts", "AccountsScreen"),
+    ("audit", "6", "Audit", "tui.screens.audit", "AuditScreen"),
+)
+
+
+class GatepostApp(App[None]):
+    """Queue, review inbox and the other views, over one store, as one person."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Gatepost"
+    DEFAULT_MODE = "queue"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "switch_mode('queue')", "Queue", show=False),
+        Binding("2", "switch_mode('review')", "Review", show=False),
+        Binding("3", "switch_mode('calendar')", "Calendar", show=False),
+        Binding("4", "switch_mode('assets')", "Assets", show=False),
+        Binding("5", "switch_mode('accounts')", "Accounts", show=False),
+        Binding("6", "switch_mode('audit')", "Audit", show=False),
+        Binding("n", "new_post", "New post"),
+        Binding("question_mark,f1", "help", "Keys"),
+        Binding("u", "switch_identity", "Switch person"),
+        Binding("H", "show_state('held')", "Held posts", show=False),
+        Binding("F", "show_state('failed')", "Failed posts", show=False),
+        Binding("U", "show_state('unknown')", "Unknown posts", show=False),
+    ]
+
+    # Bumped whenever posts may have changed; screens showing posts watch it.
+    posts_version: reactive[int] = reactive(0)
+    status: reactive[StatusSnapshot] = reactive(StatusSnapshot)
+
+    def __init__(
+        self,
+        store: Store,
+        actor: Actor,
+        *,
+        demo: bool = False,
+        daemon_factory: DaemonFactory | None = None,
+        status_interval: float = 2.0,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.actor = actor
+        self.user: UserView | None = None
+        self.demo = demo
+        self.daemon_factory = daemon_factory
+        self.daemon: RunsInThread | None = None
+        self.status_interval = status_interval
+        self.bridge = DaemonBridge(self)
+        self._last_heartbeat: datetime | None = None
+        self._reload_pending = False
+        self.views: list[tuple[str, str, str]] = [
+            ("queue", "1", "Queue"),
+            ("review", "2", "Review"),
+        ]
+        self.add_mode("queue", lambda: QueueScreen(self.store))
+        self.add_mode("review", lambda: ReviewScreen(self.store))
+        for mode, key, label, module_name, class_name in OPTIONAL_VIEWS:
+            screen_class = _optional(module_name, class_name)
+            if screen_class is not None:
+                self.views.append((mode, key, label))
+                self.add_mode(mode, lambda cls=screen_class: cls(self.store))
+
+    # -- start and stop ---------------------------------------------------------------
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return {**super().get_theme_variable_defaults(), **STYLE_VARIABLES}
+
+    def on_mount(self) -> None:
+        self.load_user()
+        self.refresh_status()
+        self.set_interval(self.status_interval, self.refresh_status)
+        if self.daemon_factory is not None:
+            self.start_daemon()
+
+    def start_daemon(self) -> None:
+        assert self.daemon_factory is not None
+        daemon = self.daemon_factory(self.bridge)
+        self.daemon = daemon
+        self.run_worker(daemon.start, thread=True, group="daemon", exit_on_error=False)
+
+    async def on_unmount(self) -> None:
+        if self.daemon is not None:
+            self.daemon.stop()
+
+    # -- identity ---------------------------------------------------------------------
+
+    @property
+    def login(self) -> str:
+        return self.actor.login
+
+    @property
+    def role(self) -> str:
+        return self.actor.role.value
+
+    def load_user(self) -> None:
+        """Read the acting person's name (for the status bar) in a worker."""
+        actor = self.actor
+
+        def read() -> None:
+            self.call_from_thread(self._user_loaded, services.get_user(self.store, actor.login))
+
+        self.run_worker(read, thread=True, group="identity", exit_on_error=False)
+
+    def _user_loaded(self, user: UserView) -> None:
+        if user.login == self.actor.login:
+            self.user = user
+            self.publish_status()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_identity":
+            return self.demo
+        if action == "switch_mode" and parameters:
+            return any(mode == parameters[0] for mode, _, _ in self.views)
+        if action == "new_post":
+            return _optional("tui.screens.compose", "ComposeScreen") is not None
+        return True
+
+    def action_switch_identity(self) -> None:
+        """Demo only: act as the next person of the demo database."""
+        current = self.login
+
+        def find_next() -> None:
+            people = [p.login for p in services.list_users(self.store) if p.active]
+            if people:
+                index = people.index(current) if current in people else -1
+                target = people[(index + 1) % len(people)]
+                actor = services.resolve_actor(self.store, as_login=target)
+                self.call_from_thread(self.act_as, actor)
+
+        self.run_worker(find_next, thread=True, group="identity", exit_on_error=False)
+
+    def switch_identity(self, login: str) -> None:
+        """Act as `login`; the services refuse it outside a demo database."""
+
+        def resolve() -> None:
+            actor = services.resolve_actor(self.store, as_login=login)
+            self.call_from_thread(self.act_as, actor)
+
+        self.run_worker(resolve, thread=True, group="identity", exit_on_error=False)
+
+    def act_as(self, actor: Actor) -> None:
+        """From now on, act as `actor` (already checked by the services)."""
+        self.actor = actor
+        self.user = None
+        self.load_user()
+        self.publish_status()
+        self.refresh_bindings()
+        self.notify(f"You are now {actor.login} ({self.role}).", title="Switched person")
+        self.post_message(IdentityChanged(actor.login))
+        self.posts_version += 1
+
+    # -- the status bar ---------------------------------------------------------------
+
+    def publish_status(self, counts: dict[str, int] | None = None) -> None:
+        self.status = replace(
+            self.status,
+            login=self.login,
+            display_name=self.user.display_name if self.user is not None else "",
+            role=self.role,
+            demo=self.demo,
+            daemon_in_app=self.daemon_factory is not None,
+            last_heartbeat=self._last_heartbeat,
+            now=datetime.now(UTC),
+            counts=counts if counts is not None else self.status.counts,
+        )
+
+    def refresh_status(self) -> None:
+        def read() -> None:
+            by_state = services.count_by_state(self.store)
+            counts = {state.value: number for state, number in by_state.items()}
+            self.call_from_thread(self.publish_status, counts)
+
+        self.run_worker(read, thread=True, group="status", exclusive=True, exit_on_error=False)
+
+    def on_daemon_heartbeat(self, message: DaemonHeartbeat) -> None:
+        self._last_heartbeat = message.at
+        self.publish_status()
+
+    def on_daemon_reported(self, message: DaemonReported) -> None:
+        self.posts_changed()
+
+    def posts_changed(self) -> None:
+        """Posts changed: screens reload, at most every few tenths of a second."""
+        if self._reload_pending:
+            return
+        self._reload_pending = True
+
+        def bump() -> None:
+            self._reload_pending = False
+            self.posts_version += 1
+            self.refresh_status()
+
+        self.set_timer(0.3, bump)
+
+    # -- actions everywhere -----------------------------------------------------------
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(describe_keys(self.screen)))
+
+    async def action_show_state(self, state: str) -> None:
+        """Show the posts in `state` in the queue (the status bar's keys)."""
+        await self.show_in_queue(lambda screen: screen.show_state(state))
+
+    async def show_in_queue(self, then: Callable[[QueueScreen], None]) -> None:
+        """Switch to the queue (if need be) and do something to it."""
+        if self.current_mode != "queue":
+            await self.switch_mode("queue")
+        screen = self.screen
+        if isinstance(screen, QueueScreen):
+            then(screen)
+
+    def action_new_post(self) -> None:
+        self.edit_post(None)
+
+    def edit_post(self, post_id: int | None) -> None:
+        """Open the editor on a post (None: a new one); the queue shows the result."""
+        compose = _optional("tui.screens.compose", "ComposeScreen")
+        if compose is None:
+            self.notify("The editor is not available in this build.", severity="warning")
+            return
+        self.push_screen(compose(self.store, post_id=post_id), self._editor_closed)
+
+    def _editor_closed(self, post_id: int | None) -> None:
+        self.posts_changed()
+
+    def open_post(self, post_id: int) -> None:
+        """Show one post: the queue, filtered to it."""
+        self.call_later(self.show_in_queue, lambda screen: screen.show_post(post_id))
+
+    def run_post_action(self, action: str, post_id: int, **options: Any) -> None:
+        """Carry out a person's decision on a post in a worker; say what happened."""
+        function = POST_ACTIONS[action]
+        actor = self.actor
+
+        def work() -> None:
+            result = function(self.store, actor, post_id, **options)
+            self.call_from_thread(self._post_action_done, action, post_id, result)
+
+        self.run_worker(work, thread=True, group="post-action", exit_on_error=False)
+
+    def _post_action_done(self, action: str, post_id: int, result: Any) -> None:
+        self.notify(f"Post #{post_id}: {describe_outcome(action, result)}.", title="Done")
+        self.posts_changed()
+
+    # -- errors -----------------------------------------------------------------------
+
+    def report_error(self, error: BaseException, title: str | None = None) -> None:
+        """Show an error as a notification with its reason, never a traceback."""
+        if isinstance(error, GatepostError):
+            self.notify(error.message, title=title or error.title, severity="error", timeout=8)
+            return
+        log.error("unexpected error in the app", exc_info=error)
+        self.notify(
+            f"{type(error).__name__}: {error}",
+            title=title or "Something went wrong",
+            severity="error",
+            timeout=10,
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            title = {
+                "daemon": "The daemon stopped",
+                "identity": "Cannot switch person",
+            }.get(event.worker.group)
+            self.report_error(event.worker.error, title=title)
+
+    # -- the command palette ------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        # Every action bound to a key where the palette was opened, app-wide ones too,
+        # so the palette and the keys can never disagree about what is possible.
+        seen: set[str] = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.system or not active.enabled:
+                continue
+            if binding.description in seen:
+                continue
+            seen.add(binding.description)
+            node = active.node
+            yield SystemCommand(
+                binding.description,
+                f"key: {self.get_key_display(binding) or key}",
+                lambda node=node, action=binding.action: self.call_later(
+                    self.run_action, action, node
+                ),
+            )
+        for mode, key, label in self.views:
+            if mode != self.current_mode:
+                yield SystemCommand(
+                    f"Go to {label}",
+                    f"key: {key}",
+                    lambda mode=mode: self.call_later(self.switch_mode, mode),
+                )
+
+
+POST_ACTIONS: dict[str, Callable[..., Any]] = {
+    "submit": services.submit_post,
+    "cancel": services.cancel_post,
+    "confirm": services.confirm_held,
+    "retry": services.retry_post,
+    "resend": lambda store, actor, post_id: services.resolve_unknown(
+        store, actor, post_id, went_out=False
+    ),
+    "resolve": lambda store, actor, post_id, link: services.resolve_unknown(
+        store, actor, post_id, went_out=True, remote_url=link
+    ),
+}
+POST_ACTION_DONE: dict[str, str] = {
+    "cancel": "cancelled",
+    "resolve": "recorded as published",
+}
+
+
+def describe_outcome(action: str, post: Any) -> str:
+    """What became of a post after a person's action, in words."""
+    if action in POST_ACTION_DONE:
+        return POST_ACTION_DONE[action]
+    state = getattr(post, "state", None)
+    if state == "in_review":
+        findings = getattr(post, "open_findings", 0)
+        waiting = f"{findings} finding(s) for an approver" if findings else "it needs approval"
+        return f"in review: {waiting}"
+    if state == "scheduled":
+        return f"scheduled for {post.scheduled_local}"
+    return f"now {str(state).replace('_', ' ')}"
+
+
+def _optional(module_name: str, class_name: str) -> Any:
+    """A screen class from a module that may not exist yet, or None."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name == module_name:
+            return None
+        raise
+    return getattr(module, class_name, None)

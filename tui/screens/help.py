@@ -1,0 +1,76 @@
+"""The help screen: every key that does something where you pressed `?`."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+# Keys Textual handles on its own, worth telling a newcomer about.
+BUILT_IN_KEYS = (
+    ("ctrl+p", "Command palette: every action, searchable"),
+    ("tab / shift+tab", "Move between parts of the screen"),
+    ("ctrl+q", "Quit"),
+)
+
+
+def describe_keys(screen: Screen[object]) -> list[tuple[str, str, str]]:
+    """(where, key, what) for every binding active on `screen`, app-wide ones last."""
+    rows: list[tuple[str, str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    app: App[object] = screen.app
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if not binding.description or binding.system:
+            continue
+        where = "everywhere" if active.node is app else type(active.node).__name__
+        display = app.get_key_display(binding)
+        if (display, binding.description) in seen:
+            continue
+        seen.add((display, binding.description))
+        rows.append((where, display or key, binding.description))
+    rows.sort(key=lambda row: (row[0] == "everywhere", row[0]))
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists the keys of the screen underneath, then the keys that work everywhere."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "dismiss", "Close help"),
+    ]
+
+    def __init__(self, keys: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        lines: list[Content] = []
+        current = None
+        for where, key, what in self.keys:
+            if where != current:
+                if current is not None:
+                    lines.append(Content(""))
+                heading = "Everywhere" if where == "everywhere" else where
+                lines.append(Content.from_markup("[b]$heading[/b]", heading=heading))
+                current = where
+            lines.append(_key_line(key, what))
+        lines.append(Content(""))
+        lines.append(Content.from_markup("[b]Built in[/b]"))
+        lines.extend(_key_line(key, what) for key, what in BUILT_IN_KEYS)
+        with VerticalScroll(id="help-body"):
+            yield Static("Keys", id="help-title")
+            yield Static(Content("\n").join(lines), id="help-keys")
+            yield Static("escape closes this", id="help-hint")
+
+    def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
+        self.dismiss(None)
+
+
+def _key_line(key: str, what: str) -> Content:
+    return Content.from_markup("  [b $accent]$key[/]  $what", key=f"{key:<16}", what=what)
