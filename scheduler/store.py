@@ -9,8 +9,10 @@ WAL mode and a busy timeout let the TUI and the daemon write at the same time.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -18,10 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from platformdirs import user_data_dir
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -38,6 +36,29 @@ BUSY_TIMEOUT_MS = 10_000
 _WRITE = "gatepost_write"
 # Any constant will do: it only has to be the same for every Gatepost process.
 _PG_MIGRATION_LOCK = 0x6761_7465
+_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+
+
+@functools.cache
+def schema_head() -> str:
+    """The newest migration, read from the scripts' ``revision``/``down_revision`` lines.
+
+    Every command checks the database against it; reading two lines per script is much
+    cheaper than loading Alembic, which is only imported when there is something to do.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
+        text = script.read_text(encoding="utf-8")
+        found = _REVISION.search(text)
+        if found:
+            revisions.add(found.group(1))
+        parents.update(_DOWN_REVISION.findall(text))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise StoreError(f"the migrations have {len(heads)} heads; expected one")
+    return heads.pop()
 
 
 def data_dir() -> Path:
@@ -59,14 +80,18 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _migrations_config() -> Config:
+def _migrations_config() -> Any:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     return config
 
 
 def head_revision() -> str:
-    """The newest migration shipped with this version of Gatepost."""
+    """The newest migration shipped with this version of Gatepost (read from the scripts)."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_migrations_config()).get_current_head()
     assert head is not None
     return head
@@ -185,12 +210,15 @@ class Store:
     def current_revision(self) -> str | None:
         """The schema revision the database is at (``None`` for a new database)."""
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+        return str(rows[0][0]) if len(rows) == 1 else None
 
     def ensure_schema(self) -> bool:
         """Upgrade to head if the database is behind; return whether it upgraded."""
         try:
-            if self.current_revision() == head_revision():
+            if self.current_revision() == schema_head():
                 return False
         except OperationalError as exc:
             raise StoreError(f"cannot open the database: {_first_line(exc)}") from exc
@@ -202,6 +230,8 @@ class Store:
 
         Returns the revision reached. Raises ``StoreError`` when a migration fails.
         """
+        from alembic import command
+
         config = _migrations_config()
         try:
             with self._writer.begin() as conn:

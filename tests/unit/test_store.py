@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from scheduler import services
 from scheduler.errors import StoreError
 from scheduler.models import Setting
-from scheduler.store import Store, data_dir, default_url, head_revision, sqlite_url
+from scheduler.store import Store, data_dir, default_url, head_revision, schema_head, sqlite_url
 
 
 def test_default_database_lives_in_the_data_dir(
@@ -34,6 +34,11 @@ def test_database_url_from_the_environment_wins(
     monkeypatch.setenv("GATEPOST_DATABASE_URL", sqlite_url(tmp_path / "elsewhere.db"))
     monkeypatch.setenv("GATEPOST_DATA_DIR", str(tmp_path / "data"))
     assert default_url() == sqlite_url(tmp_path / "elsewhere.db")
+
+
+def test_quick_schema_head_agrees_with_alembic() -> None:
+    # Commands compare the database with a head read from the scripts without Alembic.
+    assert schema_head() == head_revision()
 
 
 def test_new_database_is_brought_to_head(store: Store) -> None:
