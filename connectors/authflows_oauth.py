@@ -46,7 +46,7 @@ X_ACCESS_TOKEN_URL = "https://api.twitter.com/oauth/access_token"
 X_HOSTS = ("api.twitter.com", "api.x.com", "x.com")
 
 #: Graph API version used for Facebook's dialogs and calls.
-FACEBOOK_GRAPH_VERSION = "v21.0"
+FACEBOOK_GRAPH_VERSION = "v23.0"
 
 #: The listener's port for ``run_oauth_flow``: register
 #: ``http://127.0.0.1:8719/callback`` as the app's redirect URL with the platform.

@@ -285,6 +285,14 @@ class XConnector:
                         f"X takes at most {X_MAX_ALT_TEXT}.",
                     )
                 )
+        if len(request.media) > 1 and any(m.mime == "image/gif" for m in request.media):
+            problems.append(
+                Problem(
+                    "media_mix",
+                    "A GIF must be the only image of an X post (X takes up to four "
+                    "photos, or one GIF).",
+                )
+            )
         return problems
 
     def publish(self, request: PublishRequest) -> Receipt:
@@ -340,6 +348,7 @@ class XConnector:
                 user_id,
                 max_results=X_LOOKUP_DEPTH,
                 tweet_fields=["created_at", "attachments"],
+                exclude=["retweets", "replies"],
                 start_time=oldest,
                 user_auth=self.uses_oauth1,
             ),

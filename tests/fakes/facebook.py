@@ -217,7 +217,7 @@ class FakeFacebook(FakePlatform):
                 "cursors": {"before": str(start), "after": str(start + len(chunk))}
             }
             if start + len(chunk) < len(posts):
-                paging["next"] = "https://graph.facebook.com/v21.0/next-page"
+                paging["next"] = "https://graph.facebook.com/v23.0/next-page"
             body["paging"] = paging
         return FakeResponse(200, body)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -75,7 +76,7 @@ def test_publish_text_to_the_page_feed(fake: FakeFacebook, facebook: FacebookCon
     assert receipt.remote_id == post["id"]
     assert receipt.url == f"https://www.facebook.com/{post['id']}"
     call = next(r for r in fake.requests if r.path.endswith("/feed"))
-    assert call.path == f"/v21.0/{fake.page_id}/feed"
+    assert call.path == f"/v23.0/{fake.page_id}/feed"
     assert call.headers["Host"] == "graph.facebook.com"
     assert call.headers["Authorization"] == f"Bearer {fake.page_token}"
 
@@ -312,7 +313,7 @@ def test_page_flow_returns_a_working_page_token(fake: FakeFacebook) -> None:
         fake.app_id, fake.app_secret, fake.page_id, browser, api_base=fake.base_url, wait_seconds=5
     )
     opened = urlsplit(browser.visited[0])  # type: ignore[attr-defined]
-    assert (opened.hostname, opened.path) == ("www.facebook.com", "/v21.0/dialog/oauth")
+    assert (opened.hostname, opened.path) == ("www.facebook.com", "/v23.0/dialog/oauth")
     assert "pages_manage_posts" in parse_qs(opened.query)["scope"][0]
     assert result.handle == fake.page_name
     connect(fake, credentials=dict(result.credentials)).publish(request())
@@ -341,3 +342,22 @@ def test_command_line_flow_without_show_prints_the_address_in_the_prompt(
 
     credentials = run_oauth_flow("facebook", fake.base_url, ask, port=0, wait_seconds=5)
     assert credentials == {"page_token": fake.page_token, "username": fake.page_name}
+
+
+def test_no_token_reaches_the_logs_or_error_messages(
+    fake: FakeFacebook, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    browser = browser_for(fake, ("www.facebook.com", "graph.facebook.com"))
+    result = facebook_page_flow(
+        fake.app_id, fake.app_secret, fake.page_id, browser, api_base=fake.base_url, wait_seconds=5
+    )
+    facebook = connect(fake, credentials=dict(result.credentials))
+    facebook.publish(request(media=(MediaItem(PNG, alt="alt"),)))
+    fake.inject("expired", path="/feed")
+    with pytest.raises(AuthExpired) as caught:
+        facebook.publish(request("second"))
+    seen = caplog.text + str(caught.value)
+    secrets = [fake.app_secret, fake.page_token, *fake.user_tokens, *fake.long_lived_user_tokens]
+    for secret in secrets:
+        assert secret not in seen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -385,3 +386,22 @@ def test_command_line_flow_asks_for_the_app_and_waits_for_the_redirect(
     )
     assert asked == [False, True]
     assert credentials["access_token"] in fake.access_tokens
+
+
+def test_no_token_reaches_the_logs_or_error_messages(
+    fake: FakeLinkedIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    saved: list[dict[str, str]] = []
+    credentials = fake.issue_token()
+    linkedin = connect(fake, credentials=credentials, saved=saved)
+    fake.expire_access_tokens()
+    linkedin.publish(request(media=(MediaItem(PNG, alt="alt"),)))  # refreshes on the way
+    fake.refresh_tokens.clear()
+    fake.expire_access_tokens()
+    with pytest.raises(AuthExpired) as caught:
+        linkedin.publish(request("second"))
+    seen = caplog.text + str(caught.value)
+    for secret in (*credentials.values(), *saved[0].values()):
+        if secret != fake.client_id:
+            assert secret not in seen

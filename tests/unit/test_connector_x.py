@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
+from requests_oauthlib import OAuth1Session
 
 from connectors import (
     AccountConfig,
@@ -354,6 +356,8 @@ def test_text_limit_option_for_longer_posts(fake: FakeX) -> None:
         ((MediaItem(PNG, mime="image/bmp", filename="a.bmp"),), "media_format"),
         ((MediaItem(b"\x00" * (5 * 1024 * 1024 + 1)),), "media_too_large"),
         ((MediaItem(PNG, alt="a" * 1001),), "alt_too_long"),
+        # a GIF goes alone
+        ((MediaItem(PNG), MediaItem(b"GIF89a", mime="image/gif")), "media_mix"),
     ],
 )
 def test_media_limits(x: XConnector, media: tuple[MediaItem, ...], code: str) -> None:
@@ -475,3 +479,23 @@ def test_command_line_flow_refuses_an_empty_key(fake: FakeX) -> None:
 def test_command_line_flow_for_another_platform_is_an_error() -> None:
     with pytest.raises(ConnectorError):
         run_oauth_flow("myspace", None, lambda prompt, secret=False: "x")
+
+
+def test_the_fake_refuses_a_signature_made_for_another_url(fake: FakeX) -> None:
+    # Signed for api.x.com but delivered as api.twitter.com: the signature covers the
+    # URL, so the fake's oauthlib check must fail it.
+    session = OAuth1Session(
+        fake.consumer_key,
+        client_secret=fake.consumer_secret,
+        resource_owner_key=fake.access_token,
+        resource_owner_secret=fake.access_token_secret,
+    )
+    prepared = session.prepare_request(
+        requests.Request("POST", "https://api.x.com/2/tweets", json={"text": "hi"})
+    )
+    prepared.url = f"{fake.base_url}/2/tweets"
+    prepared.headers["Host"] = "api.twitter.com"
+    response = requests.Session().send(prepared, timeout=5)
+    assert response.status_code == 401
+    assert fake.auth_failures == ["OAuth 1.0a signature did not verify"]
+    assert fake.posts == []
