@@ -242,12 +242,22 @@ class BlueskyConnector:
             body["rkey"] = rkey
         try:
             created = self._xrpc("POST", "com.atproto.repo.createRecord", json=body).json()
-        except Permanent:
+        except Permanent as refused:
+            if rkey is None:
+                raise
             # the record key is taken: if it holds this very post, the first send won
-            existing = self._get_post(did, rkey) if rkey else None
-            if existing is not None and existing["value"].get("text") == request.text:
-                return self._receipt(existing["uri"], existing["value"])
-            raise
+            existing = self._get_post(did, rkey)
+            if existing is not None:
+                if existing["value"].get("text") == request.text:
+                    return self._receipt(existing["uri"], existing["value"])
+                raise
+            if "rkey" not in refused.reason.lower() and "record key" not in refused.reason.lower():
+                raise
+            # the server would not take our key (its clock is far from ours); nothing was
+            # written under it, so let the server choose one
+            logger.info("Bluesky refused the record key; letting the server choose one")
+            body.pop("rkey")
+            created = self._xrpc("POST", "com.atproto.repo.createRecord", json=body).json()
         return self._receipt(created["uri"], record)
 
     def delete(self, remote_id: str) -> None:

@@ -49,6 +49,8 @@ class FakeBluesky(FakePlatform):
         self.access_tokens: dict[str, float] = {}  # token -> expiry (Unix time)
         self.refresh_tokens: set[str] = set()
         self.logins = 0
+        #: how far (seconds) a caller-chosen record key's time may be from the server's
+        self.rkey_window = 600.0
         self.refreshes = 0
         self.blobs: dict[str, bytes] = {}
         self.records: dict[str, dict[str, Any]] = {}  # rkey -> record value
@@ -205,7 +207,7 @@ class FakeBluesky(FakePlatform):
                 return _error(400, "InvalidRequest", "Could not find blob")
         rkey = body.get("rkey")
         if rkey is not None:
-            if not _TID.fullmatch(rkey) or abs(tid_time(rkey) - time.time()) > 600:
+            if not _TID.fullmatch(rkey) or abs(tid_time(rkey) - time.time()) > self.rkey_window:
                 return _error(400, "InvalidRequest", "Invalid rkey for app.bsky.feed.post")
             with self._state:
                 if rkey in self.records:

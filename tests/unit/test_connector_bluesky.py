@@ -271,6 +271,18 @@ def test_old_attempt_lets_the_server_choose_the_key(fake: FakeBluesky) -> None:
     assert fake.posts[0]["rkey"] != tid_for("old", request.attempted_at)  # type: ignore[arg-type]
 
 
+def test_record_key_refused_by_a_skewed_server_clock_falls_back(fake: FakeBluesky) -> None:
+    fake.rkey_window = 60  # the server thinks our attempt time is too far off
+    request = PublishRequest(
+        text="clock skew",
+        idempotency_key="skew",
+        attempted_at=datetime.now(UTC) - timedelta(minutes=3),
+    )
+    receipt = connect(fake).publish(request)
+    assert len(fake.posts) == 1 and receipt.remote_id == fake.posts[0]["uri"]
+    assert fake.posts[0]["rkey"] != tid_for("skew", request.attempted_at)  # type: ignore[arg-type]
+
+
 def test_delete_and_no_edit(fake: FakeBluesky) -> None:
     connector = connect(fake)
     receipt = connector.publish(now_request("Wrong", "d"))
