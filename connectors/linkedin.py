@@ -91,6 +91,13 @@ def _comparable(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
+def _image_count(post: dict[str, Any]) -> int:
+    content = post.get("content") or {}
+    if "media" in content:
+        return 1
+    return len((content.get("multiImage") or {}).get("images") or [])
+
+
 class LinkedInConnector:
     """Publish to one LinkedIn organisation page. See the module docstring."""
 
@@ -288,8 +295,9 @@ class LinkedInConnector:
         """Search the page's latest posts for one whose text is the request's.
 
         LinkedIn has no idempotency key, so the match is on the text as readers see
-        it. Posts older than ``request.attempted_at`` (less ``CLOCK_SLACK``) are not
-        candidates. Returns ``None`` when none of the latest ``LOOKUP_DEPTH`` matches.
+        it and the number of images. Posts older than ``request.attempted_at`` (less
+        ``CLOCK_SLACK``) are not candidates. Returns ``None`` when none of the latest
+        ``LOOKUP_DEPTH`` matches.
         """
         wanted = _comparable(request.text)
         oldest = request.attempted_at - CLOCK_SLACK if request.attempted_at else None
@@ -301,7 +309,8 @@ class LinkedInConnector:
                 return None
             if post.get("lifecycleState", "PUBLISHED") != "PUBLISHED":
                 continue
-            if _comparable(unescape_commentary(str(post.get("commentary", "")))) == wanted:
+            same_text = _comparable(unescape_commentary(str(post.get("commentary", "")))) == wanted
+            if same_text and _image_count(post) == len(request.media):
                 urn = str(post["id"])
                 return Receipt(urn, self._url(urn), created)
         return None

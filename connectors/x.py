@@ -334,10 +334,10 @@ class XConnector:
         """Search the account's latest posts for one with the request's text.
 
         X has no idempotency key, so the match is on the text (links and spacing aside,
-        see :func:`comparable_text`). With ``request.attempted_at``, posts older than the
-        attempt (less ``CLOCK_SLACK``) are not candidates, so an identical earlier post is
-        not taken for this one. Returns ``None`` when none of the latest
-        ``X_LOOKUP_DEPTH`` posts matches.
+        see :func:`comparable_text`) and the number of images. With
+        ``request.attempted_at``, posts older than the attempt (less ``CLOCK_SLACK``) are
+        not candidates, so an identical earlier post is not taken for this one. Returns
+        ``None`` when none of the latest ``X_LOOKUP_DEPTH`` posts matches.
         """
         wanted = comparable_text(request.text)
         user_id = self._own_user_id()
@@ -356,7 +356,8 @@ class XConnector:
         for tweet in response.data or []:
             if oldest is not None and tweet.created_at and tweet.created_at < oldest:
                 continue
-            if comparable_text(tweet.text) == wanted:
+            media_keys = (tweet.attachments or {}).get("media_keys") or []
+            if comparable_text(tweet.text) == wanted and len(media_keys) == len(request.media):
                 published = tweet.created_at or datetime.now(UTC)
                 return Receipt(str(tweet.id), self._url(str(tweet.id)), published)
         return None

@@ -316,6 +316,11 @@ class FakeX(FakePlatform):
                 .isoformat(timespec="milliseconds")
                 .replace("+00:00", "Z"),
                 "edit_history_tweet_ids": [p["id"]],
+                **(
+                    {"attachments": {"media_keys": [f"3_{m}" for m in p["media_ids"]]}}
+                    if p["media_ids"]
+                    else {}
+                ),
             }
             for p in shown
         ]

@@ -246,12 +246,14 @@ def test_dropped_response_is_transient_and_lookup_finds_the_post(
     fake: FakeLinkedIn, linkedin: LinkedInConnector
 ) -> None:
     text = "Clearing (2027): call us [8am-6pm] #Clearing"
+    images = (MediaItem(PNG), MediaItem(GIF, mime="image/gif"))
     fake.inject("drop_after", path="/rest/posts")
     with pytest.raises(Transient):
-        linkedin.publish(request(text))
+        linkedin.publish(request(text, media=images))
     assert len(fake.live_posts()) == 1
 
-    found = linkedin.lookup(request(text))
+    assert linkedin.lookup(request(text)) is None  # same text without the images is not it
+    found = linkedin.lookup(request(text, media=images))
 
     assert found is not None
     assert found.remote_id == fake.posts[0]["id"]

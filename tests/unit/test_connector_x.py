@@ -269,7 +269,8 @@ def test_dropped_response_is_transient_and_lookup_then_finds_the_post(
         x.publish(request(text, media=(MediaItem(PNG),)))
     assert len(fake.live_posts()) == 1  # it did go out
 
-    found = x.lookup(request(text))
+    assert x.lookup(request(text)) is None  # same text without the image is not it
+    found = x.lookup(request(text, media=(MediaItem(PNG),)))
 
     assert found is not None
     assert found.remote_id == fake.posts[0]["id"]
