@@ -280,7 +280,7 @@ class FacebookConnector:
         return Receipt(remote_id, _url(remote_id), datetime.now(UTC))
 
     def lookup(self, request: PublishRequest) -> Receipt | None:
-        """Search the page's latest posts for one whose message is the request's text.
+        """Search the page's latest posts for one with the request's text and photo count.
 
         Posts older than ``request.attempted_at`` (less ``CLOCK_SLACK``) are not asked
         for. Returns ``None`` when none of the latest ``LOOKUP_DEPTH`` matches.
@@ -288,7 +288,8 @@ class FacebookConnector:
         wanted = _comparable(request.text)
         oldest = request.attempted_at - CLOCK_SLACK if request.attempted_at else None
         for post in self._recent_posts(oldest):
-            if _comparable(str(post.get("message", ""))) == wanted:
+            same_text = _comparable(str(post.get("message", ""))) == wanted
+            if same_text and _photo_count(post) == len(request.media):
                 post_id = str(post["id"])
                 published = _graph_time(post.get("created_time")) or datetime.now(UTC)
                 return Receipt(post_id, str(post.get("permalink_url") or _url(post_id)), published)
@@ -298,7 +299,8 @@ class FacebookConnector:
 
     def _recent_posts(self, oldest: datetime | None) -> Iterator[dict[str, Any]]:
         params: dict[str, Any] = {
-            "fields": "id,message,created_time,permalink_url",
+            "fields": "id,message,created_time,permalink_url,"
+            "attachments{media_type,subattachments.limit(100){media_type}}",
             "limit": LOOKUP_PAGE_SIZE,
         }
         if oldest is not None:
@@ -333,6 +335,18 @@ class FacebookConnector:
                 "Facebook accepted a photo but did not say its id", platform=self.platform
             )
         return photo_id
+
+
+def _photo_count(post: dict[str, Any]) -> int:
+    """Photos on a post: one attachment per photo, or an album's sub-attachments."""
+    count = 0
+    for attachment in (post.get("attachments") or {}).get("data") or []:
+        subs = (attachment.get("subattachments") or {}).get("data")
+        if subs:
+            count += sum(1 for sub in subs if sub.get("media_type") == "photo")
+        elif attachment.get("media_type") == "photo":
+            count += 1
+    return count
 
 
 def _url(post_id: str) -> str:

@@ -208,6 +208,7 @@ class FakeFacebook(FakePlatform):
                 **({"message": p["message"]} if p["message"] else {}),
                 "created_time": p["created_time"].strftime("%Y-%m-%dT%H:%M:%S+0000"),
                 "permalink_url": f"https://www.facebook.com/{p['id']}",
+                **_attachments(p["attached_media"]),
             }
             for p in chunk
         ]
@@ -306,6 +307,16 @@ class FakeFacebook(FakePlatform):
                 "paging": {"cursors": {"before": "a", "after": "b"}},
             },
         )
+
+
+def _attachments(photo_ids: list[str]) -> dict[str, Any]:
+    """The ``attachments`` field as the Graph API shows one photo, or an album."""
+    if not photo_ids:
+        return {}
+    if len(photo_ids) == 1:
+        return {"attachments": {"data": [{"media_type": "photo"}]}}
+    subs = [{"media_type": "photo", "target": {"id": i}} for i in photo_ids]
+    return {"attachments": {"data": [{"media_type": "album", "subattachments": {"data": subs}}]}}
 
 
 __all__ = ["FakeFacebook", "graph_error"]

@@ -229,7 +229,8 @@ def test_dropped_response_is_transient_and_lookup_finds_the_post(
         facebook.publish(request(text, media=(MediaItem(PNG),)))
     assert len(fake.live_posts()) == 1
 
-    found = facebook.lookup(request(text))
+    assert facebook.lookup(request(text)) is None  # same text without the photo is not it
+    found = facebook.lookup(request(text, media=(MediaItem(PNG),)))
 
     assert found is not None
     assert found.remote_id == fake.posts[0]["id"]
@@ -361,3 +362,12 @@ def test_no_token_reaches_the_logs_or_error_messages(
     secrets = [fake.app_secret, fake.page_token, *fake.user_tokens, *fake.long_lived_user_tokens]
     for secret in secrets:
         assert secret not in seen
+
+
+def test_lookup_counts_the_photos_of_an_album(
+    fake: FakeFacebook, facebook: FacebookConnector
+) -> None:
+    images = (MediaItem(PNG), MediaItem(JPEG, mime="image/jpeg"), MediaItem(PNG))
+    facebook.publish(request("Three views of the library", media=images))
+    assert facebook.lookup(request("Three views of the library", media=images[:2])) is None
+    assert facebook.lookup(request("Three views of the library", media=images)) is not None
