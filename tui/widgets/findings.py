@@ -75,6 +75,9 @@ class FindingTextArea(TextArea):
     """
 
     def __init__(self, text: str = "", **kwargs: object) -> None:
+        # The cursor line's style is painted over what ``get_line`` returns, so it would
+        # hide the marks on the line being typed; prose needs no cursor-line band anyway.
+        kwargs.setdefault("highlight_cursor_line", False)
         super().__init__(text, **kwargs)  # type: ignore[arg-type]
         # row -> [(start column, end column, severity)], for the text last checked.
         self._marks: dict[int, list[tuple[int, int, Severity]]] = {}
@@ -145,9 +148,11 @@ class FindingsList(Vertical):
     DEFAULT_CSS = """
     FindingsList {
         height: auto;
-        max-height: 12;
+        max-height: 16;
     }
     FindingsList > #findings-status {
+        width: 1fr;
+        height: 1;
         padding: 0 1;
         color: $text-muted;
     }
@@ -161,7 +166,7 @@ class FindingsList(Vertical):
     }
     FindingsList > OptionList {
         height: auto;
-        max-height: 10;
+        max-height: 14;
     }
     """
 
@@ -192,7 +197,7 @@ class FindingsList(Vertical):
 
     def show_checking(self) -> None:
         """Say that a check is running for newer text."""
-        self.query_one("#findings-status", Label).update("Checking…")
+        self.query_one("#findings-status", Label).update("Checking…", layout=False)
 
     def show_error(self, message: str) -> None:
         """Say that the check failed (the list keeps what it had)."""
@@ -234,7 +239,9 @@ class FindingsList(Vertical):
         prompt.append(f"{SEVERITY_LABEL.get(finding.severity, finding.severity)} ", style)
         prompt.append(finding.message)
         if finding.clause:
-            prompt.append(f"\n   {finding.clause}", "italic dim")
+            # The clause can be a paragraph; its opening is enough to know which one.
+            clause = finding.clause if len(finding.clause) <= 90 else finding.clause[:89] + "…"
+            prompt.append(f"\n   {clause}", "italic dim")
         return Option(prompt)
 
     @on(OptionList.OptionHighlighted, "#findings-options")

@@ -138,12 +138,21 @@ class SchedulePicker(VerticalGroup):
         """The explanation shown under the fields, as plain text."""
         return str(self.query_one("#schedule-note", Static).content)
 
-    def set_wall_time(self, date_text: str, time_text: str) -> None:
-        """Fill both fields, as a person typing them would."""
+    def set_value(self, value: datetime | None) -> None:
+        """Show ``value`` (aware, any zone) as a wall time in the picker's zone."""
+        if value is None:
+            self.set_wall_time("", "")
+            return
+        local = to_local(value, self.tz_name)
+        self.set_wall_time(f"{local:%Y-%m-%d}", f"{local:%H:%M}", fold=local.fold)
+
+    def set_wall_time(self, date_text: str, time_text: str, *, fold: int | None = None) -> None:
+        """Fill both fields, as a person typing them would (``fold``: which reading of a
+        repeated time, when already known)."""
         with self.prevent(Input.Changed):
             self.query_one("#schedule-date", Input).value = date_text
             self.query_one("#schedule-time", Input).value = time_text
-        self.fold = None
+        self.fold = fold
         self._evaluate()
 
     @on(Input.Changed, "#schedule-date, #schedule-time")
