@@ -404,12 +404,14 @@ def facebook_page_flow(
             "client_secret": app_secret,
             "fb_exchange_token": token["access_token"],
         },
-    ).json()
-    user_token = str(long_lived["access_token"])
+    )
+    user_token = str(_json_object(long_lived, platform="Facebook").get("access_token", ""))
+    if not user_token:
+        raise Transient("Facebook returned no long-lived token", platform="facebook")
     url: str | None = f"{graph}/me/accounts"
     params: dict[str, str] | None = {"fields": "id,name,access_token", "limit": "100"}
     while url:
-        page = send(
+        response = send(
             session,
             "GET",
             url,
@@ -418,8 +420,9 @@ def facebook_page_flow(
             secrets=(*secret_values, user_token),
             params=params,
             headers={"Authorization": f"Bearer {user_token}"},
-        ).json()
-        for account in page.get("data", []):
+        )
+        page = _json_object(response, platform="Facebook")
+        for account in page.get("data") or []:
             if str(account.get("id")) == page_id:
                 return Authorised(
                     {"page_token": str(account["access_token"])}, str(account.get("name", ""))
@@ -430,6 +433,20 @@ def facebook_page_flow(
         reason="page not managed by this user",
         platform="facebook",
     )
+
+
+def _json_object(response: requests.Response, *, platform: str) -> dict[str, Any]:
+    """The response's JSON object; ``Transient`` when the body is not one (a proxy's page)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise Transient(
+            f"{platform} answered {response.status_code} with a body that is not JSON",
+            platform=platform.lower(),
+        )
+    return body
 
 
 # -- the command line's entry point -------------------------------------------------------

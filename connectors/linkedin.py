@@ -91,6 +91,20 @@ def _comparable(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
+def _json_object(response: requests.Response, *, platform: str) -> dict[str, Any]:
+    """The response's JSON object; ``Transient`` when the body is not one (a proxy's page)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise Transient(
+            f"{platform} answered {response.status_code} with a body that is not JSON",
+            platform=platform.lower(),
+        )
+    return body
+
+
 def _image_count(post: dict[str, Any]) -> int:
     content = post.get("content") or {}
     if "media" in content:
@@ -320,7 +334,7 @@ class LinkedInConnector:
     def _recent_posts(self) -> Iterator[dict[str, Any]]:
         start = 0
         while start < LOOKUP_DEPTH:
-            page = self._send(
+            page_response = self._send(
                 "GET",
                 f"{LINKEDIN_API}/posts",
                 params={
@@ -331,7 +345,8 @@ class LinkedInConnector:
                     "sortBy": "CREATED",
                 },
                 headers={"X-RestLi-Method": "FINDER"},
-            ).json()
+            )
+            page = _json_object(page_response, platform="LinkedIn")
             elements = page.get("elements") or []
             yield from elements
             if len(elements) < LOOKUP_PAGE_SIZE:
@@ -340,16 +355,14 @@ class LinkedInConnector:
 
     def _upload_image(self, item: MediaItem) -> str:
         """Register an upload with the Images API, PUT the bytes, return the image URN."""
-        value = (
-            self._send(
-                "POST",
-                f"{LINKEDIN_API}/images",
-                params={"action": "initializeUpload"},
-                json={"initializeUploadRequest": {"owner": self.author}},
-            )
-            .json()
-            .get("value", {})
+        response = self._send(
+            "POST",
+            f"{LINKEDIN_API}/images",
+            params={"action": "initializeUpload"},
+            json={"initializeUploadRequest": {"owner": self.author}},
         )
+        value = _json_object(response, platform="LinkedIn").get("value")
+        value = value if isinstance(value, dict) else {}
         upload_url, urn = value.get("uploadUrl"), value.get("image")
         if not upload_url or not urn:
             raise Transient("LinkedIn did not give an image upload address", platform=self.platform)

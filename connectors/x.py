@@ -391,7 +391,7 @@ class XConnector:
                 data={"media_category": "tweet_image", "media_type": item.mime},
                 files={"media": (item.filename, item.data, item.mime)},
             )
-            media_id = _media_id(response.json())
+            media_id = _media_id(_json_object(response, platform="X"))
             if item.alt:
                 send(
                     self.media_session,
@@ -412,6 +412,20 @@ class XConnector:
                 raise
         self._refresh()
         return upload()
+
+
+def _json_object(response: requests.Response, *, platform: str) -> dict[str, Any]:
+    """The response's JSON object; ``Transient`` when the body is not one (a proxy's page)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise Transient(
+            f"{platform} answered {response.status_code} with a body that is not JSON",
+            platform=platform.lower(),
+        )
+    return body
 
 
 def _media_id(body: Mapping[str, Any]) -> str:

@@ -26,6 +26,7 @@ from connectors import (
 )
 from connectors.authflows_oauth import facebook_page_flow, run_oauth_flow
 from connectors.facebook import DEFAULT_RATE_LIMIT_WAIT, FacebookConnector, regain_access_at
+from tests.fakes.base import FakeRequest, FakeResponse
 from tests.fakes.browser import browser_for
 from tests.fakes.facebook import FakeFacebook
 
@@ -371,3 +372,16 @@ def test_lookup_counts_the_photos_of_an_album(
     facebook.publish(request("Three views of the library", media=images))
     assert facebook.lookup(request("Three views of the library", media=images[:2])) is None
     assert facebook.lookup(request("Three views of the library", media=images)) is not None
+
+
+class _ProxyPageFacebook(FakeFacebook):
+    """Facebook behind a proxy that answers the feed post with an HTML page."""
+
+    def _create_post(self, req: FakeRequest) -> FakeResponse:
+        return FakeResponse(200, raw=b"<html>gateway</html>", headers={"Content-Type": "text/html"})
+
+
+def test_an_answer_that_is_not_json_is_transient() -> None:
+    with _ProxyPageFacebook() as fake:
+        with pytest.raises(Transient):
+            connect(fake).publish(request())

@@ -25,6 +25,7 @@ from connectors import (
 )
 from connectors.authflows_oauth import linkedin_flow, run_oauth_flow
 from connectors.linkedin import LinkedInConnector, escape_commentary, unescape_commentary
+from tests.fakes.base import FakeRequest, FakeResponse
 from tests.fakes.browser import browser_for
 from tests.fakes.linkedin import FakeLinkedIn, created_at
 
@@ -407,3 +408,17 @@ def test_no_token_reaches_the_logs_or_error_messages(
     for secret in (*credentials.values(), *saved[0].values()):
         if secret != fake.client_id:
             assert secret not in seen
+
+
+class _ProxyPageLinkedIn(FakeLinkedIn):
+    """LinkedIn behind a proxy that answers the image registration with an HTML page."""
+
+    def _initialize_upload(self, req: FakeRequest) -> FakeResponse:
+        return FakeResponse(200, raw=b"<html>gateway</html>", headers={"Content-Type": "text/html"})
+
+
+def test_an_answer_that_is_not_json_is_transient() -> None:
+    with _ProxyPageLinkedIn() as fake:
+        with pytest.raises(Transient):
+            connect(fake).publish(request(media=(MediaItem(PNG),)))
+        assert fake.posts == []

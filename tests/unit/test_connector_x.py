@@ -27,6 +27,7 @@ from connectors import (
 )
 from connectors.authflows_oauth import run_oauth_flow, x_pin_flow, x_pkce_flow
 from connectors.x import XConnector, comparable_text
+from tests.fakes.base import FakeRequest, FakeResponse
 from tests.fakes.browser import browser_for
 from tests.fakes.x import FakeX
 
@@ -500,3 +501,17 @@ def test_the_fake_refuses_a_signature_made_for_another_url(fake: FakeX) -> None:
     assert response.status_code == 401
     assert fake.auth_failures == ["OAuth 1.0a signature did not verify"]
     assert fake.posts == []
+
+
+class _ProxyPageX(FakeX):
+    """X behind a proxy that answers the media upload with an HTML page."""
+
+    def _upload(self, req: FakeRequest) -> FakeResponse:
+        return FakeResponse(200, raw=b"<html>gateway</html>", headers={"Content-Type": "text/html"})
+
+
+def test_an_upload_answer_that_is_not_json_is_transient() -> None:
+    with _ProxyPageX() as fake:
+        with pytest.raises(Transient):
+            connect(fake).publish(request(media=(MediaItem(PNG),)))
+        assert fake.posts == []
