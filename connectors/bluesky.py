@@ -24,6 +24,7 @@ Credentials: ``identifier`` (handle or DID) and ``app_password``; the connector 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -93,6 +94,18 @@ def tid_for(key: str, at: datetime) -> str:
         chars.append(_TID_ALPHABET[value & 31])
         value >>= 5
     return "".join(reversed(chars))
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of an image, or ``None`` when Pillow cannot read it."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    return (width, height) if width > 0 and height > 0 else None
 
 
 def _byte_span(text: str, start: int, end: int) -> dict[str, int]:
@@ -229,9 +242,7 @@ class BlueskyConnector:
         if request.media:
             record["embed"] = {
                 "$type": "app.bsky.embed.images",
-                "images": [
-                    {"alt": item.alt, "image": self._upload(item)} for item in request.media
-                ],
+                "images": [self._image_embed(item) for item in request.media],
             }
         langs = [x.strip() for x in self.config.options.get("langs", "").split(",") if x.strip()]
         if langs:
@@ -465,6 +476,14 @@ class BlueskyConnector:
         )
         blob: dict[str, Any] = response.json()["blob"]
         return blob
+
+    def _image_embed(self, item: MediaItem) -> dict[str, Any]:
+        image: dict[str, Any] = {"alt": item.alt, "image": self._upload(item)}
+        size = image_size(item.data)
+        if size is not None:
+            # lets the apps lay the image out before it loads
+            image["aspectRatio"] = {"width": size[0], "height": size[1]}
+        return image
 
     def _get_post(self, did: str, rkey: str) -> dict[str, Any] | None:
         response = send(

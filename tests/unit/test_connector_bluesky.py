@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from PIL import Image
 
 from connectors import AccountConfig, MediaItem, PublishRequest, make_connector
 from connectors.bluesky import BlueskyConnector, detect_facets, tid_for
@@ -91,6 +93,15 @@ def test_publish_with_images_and_alt_text(fake: FakeBluesky) -> None:
     images = fake.posts[0]["embed"]["images"]
     assert [i["alt"] for i in images] == ["Cherry blossom", "Library"]
     assert fake.blobs[images[0]["image"]["ref"]["$link"]] == PNG
+    assert "aspectRatio" not in images[0]  # not a readable image: no size to give
+
+
+def test_real_image_carries_its_aspect_ratio(fake: FakeBluesky) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(buffer, format="PNG")
+    connect(fake).publish(now_request("red", "red", media=(MediaItem(buffer.getvalue()),)))
+    image = fake.posts[0]["embed"]["images"][0]
+    assert image["aspectRatio"] == {"width": 40, "height": 30}
 
 
 def test_facets_use_utf8_byte_offsets_for_links_mentions_and_tags(fake: FakeBluesky) -> None:
