@@ -188,3 +188,14 @@ def test_damaged_post_file_is_permanent_on_lookup(tmp_path: Path) -> None:
     (tmp_path / "out" / receipt.remote_id / "post.json").write_text("{not json")
     with pytest.raises(Permanent, match="damaged"):
         box.lookup(request)
+
+
+def test_concurrent_publishes_of_one_key_write_one_post(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    box = outbox(tmp_path)
+    request = PublishRequest(text="race", idempotency_key="race", media=(MediaItem(PNG),))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        receipts = list(pool.map(lambda _: box.publish(request), range(16)))
+    assert len(set(receipts)) == 1
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["race"]
