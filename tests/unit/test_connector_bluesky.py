@@ -207,6 +207,20 @@ def test_login_rate_limit_is_rate_limited(fake: FakeBluesky) -> None:
         connect(fake).publish(now_request("x", "k"))
 
 
+def test_server_refusal_is_permanent_with_its_reason(fake: FakeBluesky) -> None:
+    config = AccountConfig(
+        name="uni-bsky",
+        platform="bluesky",
+        api_base=fake.base_url,
+        credentials={"identifier": HANDLE, "app_password": APP_PASSWORD},
+        options={"max_graphemes": "400"},  # our limit set above the server's
+    )
+    with pytest.raises(Permanent) as info:
+        make_connector(config).publish(now_request("a" * 301, "long"))
+    assert info.value.reason == "Invalid app.bsky.feed.post record: text too long"
+    assert fake.posts == []
+
+
 def test_server_error_is_transient(fake: FakeBluesky) -> None:
     fake.inject("500", path="createRecord")
     with pytest.raises(Transient):
