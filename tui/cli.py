@@ -22,6 +22,7 @@ from scheduler.errors import GatepostError
 from scheduler.store import Store, data_dir, default_url, sqlite_url
 from scheduler.views import Actor, Attachment, PostView
 from tui.commands.credentials import register as register_credential_commands
+from tui.commands.daemon import register as register_daemon_commands
 
 DEMO_DATABASE = "demo.sqlite3"
 DEMO_OUTBOX = "demo-outbox"
@@ -799,6 +800,10 @@ def audit_log(
             f"{e.seq:>6}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<12} {e.action:<20} "
             f"{e.subject}{change}"
         )
+
+
+# `daemon`, `status`, and the post actions the daemon carries out (retract, correct, repeat)
+register_daemon_commands(cli, posts)
 
 
 def main() -> None:
