@@ -1,0 +1,1284 @@
+"""Publishing due posts exactly once: claim, re-check, attempt, send, record, reconcile.
+
+Every post goes the same way, whether the daemon's clock fired its job, ``gatepost
+daemon --once`` swept the queue, or a crashed daemon's post is taken over:
+
+1. **Claim** it atomically: ``scheduled`` -> ``publishing`` with a lease (owner and
+   expiry). On PostgreSQL the candidates are locked with ``FOR UPDATE SKIP LOCKED``; on
+   SQLite the transaction starts with ``BEGIN IMMEDIATE`` and a conditional ``UPDATE``
+   whose row count says who won. The lifecycle's :func:`~scheduler.lifecycle.transition`
+   refuses the move unless the post's approval matches its fingerprint.
+2. **Re-check** what may have changed since approval: the gate runs again (a revoked or
+   expired asset, a changed policy), the post may be late beyond its account's grace
+   period (held for a person), the account may be rate limited or at its posting limit
+   (the post waits for the next slot).
+3. **Write the attempt** (outcome ``pending``) and commit it *before* the connector is
+   called, so a crash after sending leaves a trace.
+4. **Call the connector** and **record** the receipt or the classified error.
+
+Exactly once: a post whose last attempt has no known outcome (``pending`` after a crash,
+or ``transient``: the request may have reached the platform) is first looked up on the
+platform with the same idempotency key. Found: it is recorded as published. Not found:
+it is sent. The platform cannot tell: the post goes to ``unknown`` for a person.
+Nothing is ever sent twice on a guess.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from connectors.base import AccountConfig, Connector, PublishRequest, Receipt
+from connectors.errors import (
+    AuthExpired,
+    ConnectorError,
+    Permanent,
+    RateLimited,
+    Transient,
+    Unsupported,
+)
+from scheduler import lifecycle
+from scheduler.errors import IllegalTransition
+from scheduler.models import Account, Post, PostState, PublishAttempt
+from scheduler.store import Store
+from scheduler.times import as_utc, format_local
+
+log = logging.getLogger(__name__)
+
+S = PostState
+posts_table: sa.Table = Post.__table__  # type: ignore[attr-defined]
+attempts_table: sa.Table = PublishAttempt.__table__  # type: ignore[attr-defined]
+
+#: The actor named in the audit log for what the daemon does.
+DAEMON_ACTOR = "daemon"
+
+
+class Outcome:
+    """Attempt outcomes written to ``publish_attempts.outcome``."""
+
+    PENDING = "pending"  # written before the call; no result recorded (yet)
+    PUBLISHED = "published"  # the platform's receipt
+    FOUND = "found"  # a lookup showed the post had gone out
+    NOT_SENT = "not_sent"  # known not to have gone out (lookup, hand-back, a person)
+    RATE_LIMITED = "rate_limited"
+    TRANSIENT = "transient"  # may or may not have reached the platform
+    FAILED = "failed"  # refused for good
+    AUTH_EXPIRED = "auth_expired"
+    UNKNOWN = "unknown"  # the platform cannot tell; a person decides
+    RESOLVED = "resolved"  # a person said it went out
+    EDITED = "edited"  # a correction applied by editing the original in place
+
+
+#: Outcomes after which the platform must be asked before sending again.
+AMBIGUOUS = frozenset({Outcome.PENDING, Outcome.TRANSIENT})
+
+
+# -- retry policy -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, bounded by a number of tries and a deadline.
+
+    The n-th retry waits between half and all of ``min(max_seconds, base * 2**(n-1))``
+    ("equal jitter"): spread out so many posts failing together do not come back
+    together, yet never retried at once.
+    """
+
+    max_attempts: int = 5
+    base_seconds: float = 2.0
+    max_seconds: float = 300.0
+
+    def delay(self, retry_number: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait before retry ``retry_number`` (1 for the first retry)."""
+        ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(retry_number - 1, 0))
+        return (rng or random).uniform(ceiling / 2, ceiling)
+
+    def next_try(
+        self,
+        attempts_made: int,
+        now: datetime,
+        deadline: datetime,
+        rng: random.Random | None = None,
+    ) -> datetime | None:
+        """When to try again after ``attempts_made`` tries, or ``None`` to give up.
+
+        Gives up when the tries are used up or the next try would fall after ``deadline``
+        (the end of the post's grace window: a late post is worse than a failed one).
+        """
+        if attempts_made >= self.max_attempts:
+            return None
+        at = now + timedelta(seconds=self.delay(attempts_made, rng))
+        return at if at <= deadline else None
+
+
+# -- what callers get back ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What happened to one post in one pass, for events, logs and tests.
+
+    ``kind`` is one of ``published``, ``failed``, ``unknown``, ``held``, ``in_review``,
+    ``waiting`` (rate limit, posting limit or backoff: ``retry_at`` says until when),
+    ``handed_back`` (shutdown), ``skipped`` (not ours to publish: not due, not
+    scheduled, or claimed by someone else).
+    """
+
+    post_id: int
+    kind: str
+    message: str = ""
+    remote_url: str | None = None
+    retry_at: datetime | None = None
+    account: str = ""
+    published_at: datetime | None = None
+
+
+def idempotency_key(post_id: int, fingerprint: str) -> str:
+    """The key that names one post's content on the platform, the same for every try."""
+    return f"gatepost-{post_id}-{fingerprint[:16]}"
+
+
+def effective_due(post: Post) -> datetime | None:
+    """When the post may go: its scheduled time, or later if it was told to wait."""
+    due = post.scheduled_at
+    if post.not_before is not None and (due is None or post.not_before > due):
+        return post.not_before
+    return due
+
+
+#: The gate, run again at publish time. Returns ``None`` when the post may go as it was
+#: approved, else the reason to send it back to ``in_review``.
+GateRecheck = Callable[[Session, Post, Account, datetime], "str | None"]
+
+#: Builds the connector for an account.
+ConnectorFactory = Callable[[AccountConfig], Connector]
+
+#: Receives one result at a time (the daemon turns them into events).
+ResultSink = Callable[[PublishResult], None]
+
+
+def account_config(account: Account) -> AccountConfig:
+    """The plain description of ``account`` a connector needs (credentials added later)."""
+    options = {str(k): str(v) for k, v in (account.options or {}).items()}
+    return AccountConfig(
+        name=account.name,
+        platform=account.platform,
+        handle=account.handle,
+        api_base=account.api_base,
+        options=options,
+    )
+
+
+@dataclass
+class _Candidate:
+    post_id: int
+    account_id: int
+    fingerprint: str
+    gate_reason: str | None
+    ambiguous: bool
+
+
+@dataclass
+class _Claimed:
+    post_id: int
+    account: Account
+    request: PublishRequest
+    attempt_id: int | None
+    ambiguous: bool
+    deadline: datetime
+    attempts_made: int
+    grace: timedelta
+    edit_remote_id: str | None = None
+
+
+@dataclass
+class _Sent:
+    """A post the platform accepted, waiting to be recorded."""
+
+    item: _Claimed
+    attempt_id: int | None
+    receipt: Receipt
+    outcome: str
+
+
+@dataclass
+class FrequencyRule:
+    """Posting limits for one account: at most ``per_hour`` and ``per_day`` posts."""
+
+    per_hour: int | None = None
+    per_day: int | None = None
+
+
+FrequencyLookup = Callable[[Account], FrequencyRule]
+
+
+def no_frequency_limits(account: Account) -> FrequencyRule:
+    """Only the account's own ``max_per_hour``/``max_per_day``."""
+    return FrequencyRule(account.max_per_hour, account.max_per_day)
+
+
+@dataclass
+class Publisher:
+    """Publishes due posts for one daemon (``owner``) against one store.
+
+    Thread-safe: the daemon runs one ``publish`` per due post on a pool of threads.
+    ``connector_factory`` builds a connector for an account (each thread keeps its own
+    so HTTP sessions are never shared between threads). ``gate`` re-runs the gate;
+    ``frequency`` gives an account's posting limits; ``on_result`` hears every outcome.
+    """
+
+    store: Store
+    owner: str
+    connector_factory: ConnectorFactory
+    gate: GateRecheck | None = None
+    frequency: FrequencyLookup = no_frequency_limits
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    lease_seconds: float = 120.0
+    record_every: int = 10
+    on_result: ResultSink | None = None
+    now: Callable[[], datetime] | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self._local = threading.local()
+        self._paused: dict[int, datetime] = {}
+        self._paused_lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    # -- small helpers ----------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return (self.now or self.store.now)()
+
+    def _emit(self, result: PublishResult) -> PublishResult:
+        if self.on_result is not None:
+            try:
+                self.on_result(result)
+            except Exception:  # a listener's bug must not stop publishing
+                log.exception("result listener failed")
+        return result
+
+    def connector_for(self, account: Account) -> Connector:
+        cache: dict[tuple[Any, ...], Connector] | None = getattr(self._local, "connectors", None)
+        if cache is None:
+            cache = self._local.connectors = {}
+        key = (
+            account.id,
+            account.platform,
+            account.api_base,
+            repr(sorted((account.options or {}).items())),
+        )
+        connector = cache.get(key)
+        if connector is None:
+            connector = cache[key] = self.connector_factory(account_config(account))
+        return connector
+
+    def paused_until(self, account_id: int, now: datetime) -> datetime | None:
+        """When the account's rate limit lifts, if it is rate limited now."""
+        with self._paused_lock:
+            until = self._paused.get(account_id)
+            if until is not None and until <= now:
+                del self._paused[account_id]
+                return None
+            return until
+
+    def _pause(self, account_id: int, until: datetime) -> None:
+        with self._paused_lock:
+            current = self._paused.get(account_id)
+            if current is None or until > current:
+                self._paused[account_id] = until
+
+    # -- the one-post path ------------------------------------------------------------
+
+    def publish(self, post_id: int) -> PublishResult:
+        """Publish one post if it is due, scheduled and not claimed by someone else."""
+        results = self.publish_many([post_id])
+        return results[0] if results else PublishResult(post_id, "skipped", "not due or not ours")
+
+    def publish_due(self, post_id: int | None = None, *, batch: int = 20) -> list[PublishResult]:
+        """Publish ``post_id`` (when given) and other posts due now, up to ``batch`` of them.
+
+        Many posts falling due together are claimed, checked and recorded a batch at a
+        time, which costs far fewer transactions than one post at a time.
+        """
+        if self.stopping.is_set():
+            return []
+        ids = [post_id] if post_id is not None else []
+        with self.store.read() as session:
+            ids += [i for i in due_ids(session, self._now(), limit=batch) if i != post_id]
+        return self.publish_many(ids[:batch])
+
+    def publish_many(self, post_ids: Sequence[int]) -> list[PublishResult]:
+        """Claim and publish the given posts (those still due and free), one after another.
+
+        Receipts are recorded together at the end of the batch (or every
+        ``record_every`` posts): a crash in between leaves attempts without an outcome,
+        which the next daemon settles by lookup, never by sending again.
+        """
+        if self.stopping.is_set() or not post_ids:
+            return []
+        now = self._now()
+        candidates = self._prepare(post_ids, now)
+        if not candidates:
+            return []
+        claimed, results = self._claim(candidates, now)
+        sent: list[_Sent] = []
+        for item in claimed:
+            outcome = self._send(item)
+            if isinstance(outcome, _Sent):
+                sent.append(outcome)
+                if len(sent) >= self.record_every:
+                    results.extend(self._record_published_many(sent))
+                    sent = []
+            else:
+                results.append(outcome)
+        if sent:
+            results.extend(self._record_published_many(sent))
+        return results
+
+    # -- step 1: read and re-check, outside the write lock ----------------------------
+
+    def _prepare(self, post_ids: Sequence[int], now: datetime) -> list[_Candidate]:
+        found: list[_Candidate] = []
+        with self.store.read() as session:
+            posts = session.exec(
+                select(Post).where(Post.id.in_(list(post_ids)))  # type: ignore[union-attr]
+            ).all()
+            accounts: dict[int, Account] = {}
+            last_outcomes = last_attempt_outcomes(
+                session, [p.id for p in posts if p.id is not None and p.attempt_count]
+            )
+            for post in posts:
+                if post.state != S.SCHEDULED.value or post.id is None:
+                    continue
+                due = effective_due(post)
+                if due is None or due > now:
+                    continue
+                if post.lease_owner and post.lease_expires_at and post.lease_expires_at > now:
+                    continue
+                account = accounts.get(post.account_id) or session.get(Account, post.account_id)
+                if account is None:
+                    continue
+                accounts[post.account_id] = account
+                reason = self.gate(session, post, account, now) if self.gate is not None else None
+                last = last_outcomes.get(post.id) if post.attempt_count else None
+                found.append(
+                    _Candidate(
+                        post_id=post.id,
+                        account_id=post.account_id,
+                        fingerprint=post.fingerprint,
+                        gate_reason=reason,
+                        ambiguous=last in AMBIGUOUS,
+                    )
+                )
+        return found
+
+    # -- step 2: claim, in one write transaction --------------------------------------
+
+    def _claim(
+        self, candidates: list[_Candidate], now: datetime
+    ) -> tuple[list[_Claimed], list[PublishResult]]:
+        lease_until = now + timedelta(seconds=self.lease_seconds)
+        by_id = {c.post_id: c for c in candidates}
+        claimed: list[_Claimed] = []
+        results: list[PublishResult] = []
+        with self.store.write() as session:
+            won = claim_due_posts(
+                session,
+                self.store.dialect,
+                owner=self.owner,
+                now=now,
+                lease_until=lease_until,
+                post_ids=list(by_id),
+                limit=len(by_id),
+            )
+            for post_id in won:
+                cand = by_id[post_id]
+                post = session.get(Post, post_id)
+                assert post is not None
+                account = session.get(Account, post.account_id)
+                assert account is not None
+                outcome = self._check_claimed(session, post, account, cand, now)
+                if outcome is not None:
+                    results.append(outcome)
+                    continue
+                try:
+                    lifecycle.transition(
+                        session,
+                        post,
+                        S.PUBLISHING,
+                        action="claim",
+                        actor=DAEMON_ACTOR,
+                        now=now,
+                        detail={"daemon": self.owner},
+                    )
+                except IllegalTransition:
+                    _release(post)
+                    lifecycle.transition(
+                        session,
+                        post,
+                        S.IN_REVIEW,
+                        action="recheck",
+                        actor=DAEMON_ACTOR,
+                        now=now,
+                        reason="its content no longer matches what was approved",
+                    )
+                    results.append(
+                        PublishResult(
+                            post_id,
+                            "in_review",
+                            "content no longer matches what was approved",
+                            account=account.name,
+                        )
+                    )
+                    continue
+                key = idempotency_key(post_id, post.fingerprint)
+                request = build_request(session, post, key, now)
+                edit_remote_id = None
+                if post.corrects_post_id is not None:
+                    from scheduler.corrections import original_remote_id
+
+                    edit_remote_id = original_remote_id(session, post)
+                attempt_id = None
+                if not cand.ambiguous:
+                    attempt_id = _new_attempt(session, post_id, key, self.owner, now)
+                    post.attempt_count += 1
+                session.add(post)
+                grace = timedelta(minutes=account.grace_minutes)
+                deadline = retry_deadline(post, grace, now)
+                session.expunge(account)
+                claimed.append(
+                    _Claimed(
+                        post_id=post_id,
+                        account=account,
+                        request=request,
+                        attempt_id=attempt_id,
+                        ambiguous=cand.ambiguous,
+                        deadline=deadline,
+                        attempts_made=post.attempt_count,
+                        grace=grace,
+                        edit_remote_id=edit_remote_id,
+                    )
+                )
+        for result in results:
+            self._emit(result)
+        return claimed, results
+
+    def _check_claimed(
+        self, session: Session, post: Post, account: Account, cand: _Candidate, now: datetime
+    ) -> PublishResult | None:
+        """Everything that stops a claimed post before it is sent; ``None``: it may go."""
+        post_id = cand.post_id
+        if post.fingerprint != cand.fingerprint:
+            # Edited between the read and the claim: let the next pass look again.
+            _release(post)
+            session.add(post)
+            return PublishResult(post_id, "skipped", "changed while being claimed")
+        due = effective_due(post) or now
+        grace = timedelta(minutes=account.grace_minutes)
+        if now - due > grace:
+            _release(post)
+            reason = (
+                f"was due at {format_local(due, account.timezone)} and it is now "
+                f"{format_local(now, account.timezone)}: more than {account.grace_minutes} "
+                "minutes late, so it is held for a person to confirm"
+            )
+            lifecycle.transition(
+                session, post, S.HELD, action="misfire", actor=DAEMON_ACTOR, now=now, reason=reason
+            )
+            return PublishResult(post_id, "held", reason, account=account.name)
+        if cand.gate_reason:
+            _release(post)
+            lifecycle.transition(
+                session,
+                post,
+                S.IN_REVIEW,
+                action="recheck",
+                actor=DAEMON_ACTOR,
+                now=now,
+                reason=cand.gate_reason,
+            )
+            return PublishResult(post_id, "in_review", cand.gate_reason, account=account.name)
+        paused = self.paused_until(account.id or 0, now)
+        if paused is not None:
+            message = (
+                f"{account.name} is rate limited by the platform until "
+                f"{format_local(paused, account.timezone)}; waiting"
+            )
+            _wait(post, paused, message)
+            session.add(post)
+            return PublishResult(post_id, "waiting", message, retry_at=paused, account=account.name)
+        slot = next_frequency_slot(
+            session, self.store.dialect, account, self.frequency(account), now
+        )
+        if slot is not None:
+            at, why = slot
+            when = format_local(at, account.timezone)
+            message = f"{account.name} {why}; waiting for the next slot at {when}"
+            _wait(post, at, message)
+            session.add(post)
+            return PublishResult(post_id, "waiting", message, retry_at=at, account=account.name)
+        return None
+
+    # -- steps 3 and 4: attempt, send, record -----------------------------------------
+
+    def _send(self, item: _Claimed) -> PublishResult | _Sent:
+        connector: Connector | None = None
+        try:
+            connector = self.connector_for(item.account)
+        except ConnectorError as exc:
+            return self._record_error(item, item.attempt_id, exc)
+        if item.ambiguous:
+            resolved = self._reconcile_claimed(item, connector)
+            if resolved is not None:
+                return resolved
+            with self.store.write() as session:
+                post = session.get(Post, item.post_id)
+                assert post is not None
+                if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
+                    return self._emit(PublishResult(item.post_id, "skipped", "lease lost"))
+                item.attempt_id = _new_attempt(
+                    session, item.post_id, item.request.idempotency_key, self.owner, self._now()
+                )
+                post.attempt_count += 1
+                item.attempts_made = post.attempt_count
+                session.add(post)
+        if self.stopping.is_set():
+            return self._hand_back(item, "the daemon is stopping; handed back before sending")
+        try:
+            if item.edit_remote_id:
+                # A correction: edit the original in place where the platform can.
+                try:
+                    edited = connector.edit(item.edit_remote_id, item.request)
+                except Unsupported:
+                    pass
+                else:
+                    return _Sent(item, item.attempt_id, edited, Outcome.EDITED)
+            receipt = connector.publish(item.request)
+        except ConnectorError as exc:
+            return self._record_error(item, item.attempt_id, exc)
+        except Exception as exc:  # a connector bug: treat like a lost answer
+            log.exception("connector %s raised an unexpected error", item.account.platform)
+            return self._record_error(
+                item, item.attempt_id, Transient(f"unexpected connector error: {exc!r}")
+            )
+        return _Sent(item, item.attempt_id, receipt, Outcome.PUBLISHED)
+
+    def _reconcile_claimed(self, item: _Claimed, connector: Connector) -> PublishResult | None:
+        """Ask the platform about a post whose last try has no known outcome.
+
+        Returns a result when the question settled the post (found it, or cannot tell),
+        ``None`` when the platform shows it was not published (so it may be sent).
+        """
+        try:
+            receipt = connector.lookup(item.request)
+        except ConnectorError as exc:
+            return self._cannot_tell(item, exc)
+        if receipt is not None:
+            return self._record_published(item, None, receipt, Outcome.FOUND)
+        now = self._now()
+        with self.store.write() as session:
+            _close_open_attempts(
+                session, item.post_id, Outcome.NOT_SENT, now, "lookup: not on the platform"
+            )
+        return None
+
+    def _cannot_tell(self, item: _Claimed, exc: ConnectorError) -> PublishResult:
+        """The lookup failed. Transient and time left: try later; otherwise ``unknown``."""
+        now = self._now()
+        if isinstance(exc, Transient):
+            retry_at = self.retry.next_try(item.attempts_made, now, item.deadline, self.rng)
+            if retry_at is not None:
+                message = f"could not ask the platform whether it went out ({exc}); asking again"
+                return self._wait_claimed(item, retry_at, message, bump=True)
+        reason = (
+            f"the platform could not say whether it went out ({exc}); check "
+            f"{item.account.name} and resolve it"
+        )
+        return self._to_unknown(item, reason)
+
+    def _to_unknown(self, item: _Claimed, reason: str) -> PublishResult:
+        now = self._now()
+        with self.store.write() as session:
+            post = session.get(Post, item.post_id)
+            assert post is not None
+            _close_open_attempts(session, item.post_id, Outcome.UNKNOWN, now, reason)
+            if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
+                return self._emit(PublishResult(item.post_id, "skipped", "lease lost"))
+            _release(post)
+            post.last_error = reason
+            lifecycle.transition(
+                session,
+                post,
+                S.UNKNOWN,
+                action="outcome-unknown",
+                actor=DAEMON_ACTOR,
+                now=now,
+                reason=reason,
+            )
+        return self._emit(PublishResult(item.post_id, "unknown", reason, account=item.account.name))
+
+    def _record_published(
+        self, item: _Claimed, attempt_id: int | None, receipt: Receipt, outcome: str
+    ) -> PublishResult:
+        return self._record_published_many([_Sent(item, attempt_id, receipt, outcome)])[0]
+
+    def _record_published_many(self, sent: list[_Sent]) -> list[PublishResult]:
+        """Record receipts in one transaction: attempt outcome, remote id, ``published``."""
+        now = self._now()
+        results: list[PublishResult] = []
+        with self.store.write() as session:
+            for done in sent:
+                item, receipt, outcome = done.item, done.receipt, done.outcome
+                if done.attempt_id is not None:
+                    _finish_attempt(session, done.attempt_id, outcome, now, receipt=receipt)
+                else:
+                    _close_open_attempts(session, item.post_id, outcome, now, "", receipt=receipt)
+                post = session.get(Post, item.post_id)
+                assert post is not None
+                if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
+                    # Someone took over after our lease ran out; they settle it by lookup.
+                    results.append(
+                        PublishResult(item.post_id, "skipped", "lease lost after sending")
+                    )
+                    continue
+                _release(post)
+                post.remote_id = receipt.remote_id
+                post.remote_url = receipt.url
+                post.published_at = receipt.published_at.astimezone(UTC)
+                post.last_error = ""
+                lifecycle.transition(
+                    session,
+                    post,
+                    S.PUBLISHED,
+                    action="published",
+                    actor=DAEMON_ACTOR,
+                    now=now,
+                    detail={"remote_url": receipt.url, "daemon": self.owner, "how": outcome},
+                )
+                if post.corrects_post_id is not None:
+                    from scheduler import corrections
+
+                    if outcome == Outcome.EDITED:
+                        corrections.record_edit_in_place(session, post, now, self.owner)
+                    else:
+                        corrections.record_replacement_published(session, post)
+                message = {
+                    Outcome.PUBLISHED: "published",
+                    Outcome.EDITED: "published by editing the original in place",
+                }.get(outcome, "found on the platform after its answer was lost")
+                results.append(
+                    PublishResult(
+                        item.post_id,
+                        "published",
+                        message,
+                        remote_url=receipt.url,
+                        account=item.account.name,
+                        published_at=post.published_at,
+                    )
+                )
+        for result in results:
+            self._emit(result)
+        return results
+
+    def _record_error(
+        self, item: _Claimed, attempt_id: int | None, exc: ConnectorError
+    ) -> PublishResult:
+        now = self._now()
+        account = item.account
+        if isinstance(exc, RateLimited):
+            retry_at = max(exc.retry_at.astimezone(UTC), now + timedelta(seconds=1))
+            self._pause(account.id or 0, retry_at)
+            self._finish(attempt_id, Outcome.RATE_LIMITED, now, str(exc))
+            message = (
+                f"{account.name} is rate limited by the platform until "
+                f"{format_local(retry_at, account.timezone)}; waiting"
+            )
+            return self._wait_claimed(item, retry_at, message)
+        if isinstance(exc, Transient):
+            self._finish(attempt_id, Outcome.TRANSIENT, now, str(exc))
+            retry_at = self.retry.next_try(item.attempts_made, now, item.deadline, self.rng)
+            if retry_at is not None:
+                when = format_local(retry_at, account.timezone)
+                message = f"temporary failure ({exc}); retrying at {when}"
+                return self._wait_claimed(item, retry_at, message)
+            # Out of tries: the last answer was lost, so ask before calling it failed.
+            return self._give_up(item, exc)
+        if isinstance(exc, AuthExpired):
+            self._finish(attempt_id, Outcome.AUTH_EXPIRED, now, str(exc))
+            reason = (
+                f"reconnect account {account.name}: the platform no longer accepts its credentials"
+            )
+            result = self._fail(item, reason)
+            self.fail_account(account, reason)
+            return result
+        if isinstance(exc, Permanent):
+            self._finish(attempt_id, Outcome.FAILED, now, str(exc))
+            return self._fail(item, f"refused by {account.platform}: {exc.reason}")
+        # Unsupported, CredentialsError and anything else from a connector: never sent.
+        self._finish(attempt_id, Outcome.FAILED, now, str(exc))
+        return self._fail(item, f"{exc.title}: {exc}")
+
+    def _give_up(self, item: _Claimed, exc: ConnectorError) -> PublishResult:
+        try:
+            receipt = self.connector_for(item.account).lookup(item.request)
+        except ConnectorError as lookup_error:
+            return self._to_unknown(
+                item,
+                f"gave up after {item.attempts_made} tries ({exc}) and the platform could not "
+                f"say whether it went out ({lookup_error}); check {item.account.name} "
+                "and resolve it",
+            )
+        if receipt is not None:
+            return self._record_published(item, None, receipt, Outcome.FOUND)
+        return self._fail(item, f"gave up after {item.attempts_made} tries: {exc}")
+
+    def _finish(self, attempt_id: int | None, outcome: str, now: datetime, error: str) -> None:
+        if attempt_id is None:
+            return
+        with self.store.write() as session:
+            _finish_attempt(session, attempt_id, outcome, now, error=error)
+
+    def _fail(self, item: _Claimed, reason: str) -> PublishResult:
+        now = self._now()
+        with self.store.write() as session:
+            post = session.get(Post, item.post_id)
+            assert post is not None
+            if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
+                return self._emit(PublishResult(item.post_id, "skipped", "lease lost"))
+            _release(post)
+            post.last_error = reason
+            lifecycle.transition(
+                session, post, S.FAILED, action="fail", actor=DAEMON_ACTOR, now=now, reason=reason
+            )
+        return self._emit(PublishResult(item.post_id, "failed", reason, account=item.account.name))
+
+    def _wait_claimed(
+        self, item: _Claimed, until: datetime, message: str, *, bump: bool = False
+    ) -> PublishResult:
+        """Hand a claimed post back to ``scheduled`` with ``not_before = until``."""
+        now = self._now()
+        with self.store.write() as session:
+            post = session.get(Post, item.post_id)
+            assert post is not None
+            if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
+                return self._emit(PublishResult(item.post_id, "skipped", "lease lost"))
+            _release(post)
+            if bump:
+                post.attempt_count += 1
+            post.last_error = message
+            lifecycle.transition(
+                session,
+                post,
+                S.SCHEDULED,
+                action="hand-back",
+                actor=DAEMON_ACTOR,
+                now=now,
+                reason=message,
+            )
+            post.not_before = until
+            session.add(post)
+        return self._emit(
+            PublishResult(
+                item.post_id, "waiting", message, retry_at=until, account=item.account.name
+            )
+        )
+
+    def _hand_back(self, item: _Claimed, message: str) -> PublishResult:
+        now = self._now()
+        with self.store.write() as session:
+            if item.attempt_id is not None:
+                _finish_attempt(session, item.attempt_id, Outcome.NOT_SENT, now, error=message)
+            post = session.get(Post, item.post_id)
+            assert post is not None
+            if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
+                return self._emit(PublishResult(item.post_id, "skipped", "lease lost"))
+            _release(post)
+            lifecycle.transition(
+                session,
+                post,
+                S.SCHEDULED,
+                action="hand-back",
+                actor=DAEMON_ACTOR,
+                now=now,
+                reason=message,
+            )
+        return self._emit(
+            PublishResult(item.post_id, "handed_back", message, account=item.account.name)
+        )
+
+    # -- whole accounts -----------------------------------------------------------------
+
+    def fail_account(self, account: Account, reason: str) -> list[int]:
+        """Fail every scheduled post of ``account`` with ``reason`` (its credentials expired)."""
+        now = self._now()
+        failed: list[int] = []
+        with self.store.write() as session:
+            ids = claim_account_posts(
+                session,
+                self.store.dialect,
+                owner=self.owner,
+                account_id=account.id or 0,
+                lease_until=now + timedelta(seconds=self.lease_seconds),
+            )
+            for post_id in ids:
+                post = session.get(Post, post_id)
+                assert post is not None
+                try:
+                    lifecycle.transition(
+                        session, post, S.PUBLISHING, action="claim", actor=DAEMON_ACTOR, now=now
+                    )
+                except IllegalTransition:
+                    _release(post)
+                    session.add(post)
+                    continue
+                _release(post)
+                post.last_error = reason
+                lifecycle.transition(
+                    session,
+                    post,
+                    S.FAILED,
+                    action="fail",
+                    actor=DAEMON_ACTOR,
+                    now=now,
+                    reason=reason,
+                )
+                failed.append(post_id)
+        for post_id in failed:
+            self._emit(PublishResult(post_id, "failed", reason, account=account.name))
+        return failed
+
+    # -- taking over posts whose daemon died ---------------------------------------------
+
+    def reconcile_stale(self, *, limit: int = 100) -> list[PublishResult]:
+        """Settle posts left in ``publishing`` by a daemon whose lease has run out.
+
+        Each is claimed with a fresh lease, then looked up on the platform: found, it is
+        recorded as published; not found, it is published now (or held if it is now too
+        late); the platform cannot tell, it goes to ``unknown``.
+        """
+        if self.stopping.is_set():
+            return []
+        now = self._now()
+        lease_until = now + timedelta(seconds=self.lease_seconds)
+        taken: list[_Claimed] = []
+        with self.store.write() as session:
+            ids = take_over_stale(
+                session,
+                self.store.dialect,
+                owner=self.owner,
+                now=now,
+                lease_until=lease_until,
+                limit=limit,
+            )
+            for post_id in ids:
+                post = session.get(Post, post_id)
+                assert post is not None
+                account = session.get(Account, post.account_id)
+                assert account is not None
+                key = idempotency_key(post_id, post.fingerprint)
+                request = build_request(session, post, key, now)
+                grace = timedelta(minutes=account.grace_minutes)
+                session.expunge(account)
+                taken.append(
+                    _Claimed(
+                        post_id=post_id,
+                        account=account,
+                        request=request,
+                        attempt_id=None,
+                        ambiguous=True,
+                        deadline=retry_deadline(post, grace, now),
+                        attempts_made=post.attempt_count,
+                        grace=grace,
+                    )
+                )
+        results: list[PublishResult] = []
+        for item in taken:
+            results.append(self._settle_stale(item))
+        return results
+
+    def _settle_stale(self, item: _Claimed) -> PublishResult:
+        try:
+            connector = self.connector_for(item.account)
+        except ConnectorError as exc:
+            return self._to_unknown(item, f"cannot ask the platform ({exc}); resolve it by hand")
+        try:
+            receipt = connector.lookup(item.request)
+        except ConnectorError as exc:
+            return self._cannot_tell(item, exc)
+        if receipt is not None:
+            return self._record_published(item, None, receipt, Outcome.FOUND)
+        now = self._now()
+        with self.store.write() as session:
+            _close_open_attempts(
+                session, item.post_id, Outcome.NOT_SENT, now, "lookup: not on the platform"
+            )
+            post = session.get(Post, item.post_id)
+            assert post is not None
+            if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
+                return self._emit(PublishResult(item.post_id, "skipped", "lease lost"))
+            _release(post)
+            message = "taken over from a daemon that stopped; it had not gone out"
+            lifecycle.transition(
+                session,
+                post,
+                S.SCHEDULED,
+                action="hand-back",
+                actor=DAEMON_ACTOR,
+                now=now,
+                reason=message,
+            )
+        # Publish it now through the ordinary path (misfire, gate and limits apply).
+        result = self.publish(item.post_id)
+        return result
+
+    # -- sweeping everything due (``--once`` and the safety net) -------------------------
+
+    def due_post_ids(self, *, limit: int = 500) -> list[int]:
+        """Ids of scheduled posts due now and not leased, oldest first."""
+        now = self._now()
+        with self.store.read() as session:
+            return due_ids(session, now, limit=limit)
+
+
+# -- statements shared by the paths above ---------------------------------------------------
+
+
+def _due_clause(now: datetime) -> sa.ColumnElement[bool]:
+    p = posts_table.c
+    return sa.and_(
+        p.state == S.SCHEDULED.value,
+        p.scheduled_at <= now,
+        sa.or_(p.not_before.is_(None), p.not_before <= now),
+        sa.or_(p.lease_owner.is_(None), p.lease_expires_at.is_(None), p.lease_expires_at < now),
+    )
+
+
+def due_ids(session: Session, now: datetime, *, limit: int) -> list[int]:
+    """Ids of scheduled posts due at ``now`` and free to claim, oldest first."""
+    p = posts_table.c
+    rows = session.execute(
+        sa.select(p.id).where(_due_clause(now)).order_by(p.scheduled_at, p.id).limit(limit)
+    )
+    return [int(r) for r in rows.scalars()]
+
+
+def last_attempt_outcomes(session: Session, post_ids: Sequence[int]) -> dict[int, str]:
+    """The outcome of the latest attempt of each post that has one."""
+    if not post_ids:
+        return {}
+    a = attempts_table.c
+    latest = (
+        sa.select(sa.func.max(a.id)).where(a.post_id.in_(list(post_ids))).group_by(a.post_id)
+    ).scalar_subquery()
+    rows = session.execute(sa.select(a.post_id, a.outcome).where(a.id.in_(latest)))
+    return {int(post_id): str(outcome) for post_id, outcome in rows}
+
+
+def claim_due_posts(
+    session: Session,
+    dialect: str,
+    *,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    post_ids: Sequence[int] | None = None,
+) -> list[int]:
+    """Lease up to ``limit`` due posts to ``owner`` inside the caller's write transaction.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` picks rows no other daemon is
+    claiming, then an ``UPDATE`` leases them. SQLite: the transaction began with
+    ``BEGIN IMMEDIATE`` and a conditional ``UPDATE`` (the post is still scheduled, due
+    and unleased) leases them; the rows it changed are the ones won. The state change
+    to ``publishing`` is left to :func:`scheduler.lifecycle.transition`.
+    Returns the ids won, oldest first.
+    """
+    p = posts_table.c
+    where = _due_clause(now)
+    if post_ids is not None:
+        where = sa.and_(where, p.id.in_(list(post_ids)))
+    pick = sa.select(p.id).where(where).order_by(p.scheduled_at, p.id).limit(limit)
+    if dialect == "postgresql":
+        ids = [int(i) for i in session.execute(pick.with_for_update(skip_locked=True)).scalars()]
+        if not ids:
+            return []
+        session.execute(
+            sa.update(posts_table)
+            .where(p.id.in_(ids))
+            .values(lease_owner=owner, lease_expires_at=lease_until)
+        )
+        return ids
+    candidates = [int(i) for i in session.execute(pick).scalars()]
+    if not candidates:
+        return []
+    token = f"{owner}"
+    result = session.execute(
+        sa.update(posts_table)
+        .where(p.id.in_(candidates), where)
+        .values(lease_owner=token, lease_expires_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        return []
+    won = session.execute(
+        sa.select(p.id)
+        .where(
+            p.id.in_(candidates),
+            p.state == S.SCHEDULED.value,
+            p.lease_owner == token,
+            p.lease_expires_at == lease_until,
+        )
+        .order_by(p.scheduled_at, p.id)
+    )
+    return [int(i) for i in won.scalars()]
+
+
+def claim_account_posts(
+    session: Session, dialect: str, *, owner: str, account_id: int, lease_until: datetime
+) -> list[int]:
+    """Lease every scheduled, unleased post of one account (to fail them all)."""
+    p = posts_table.c
+    where = sa.and_(
+        p.account_id == account_id,
+        p.state == S.SCHEDULED.value,
+        sa.or_(
+            p.lease_owner.is_(None), p.lease_expires_at.is_(None), p.lease_expires_at < lease_until
+        ),
+    )
+    pick = sa.select(p.id).where(where).order_by(p.id)
+    if dialect == "postgresql":
+        ids = [int(i) for i in session.execute(pick.with_for_update(skip_locked=True)).scalars()]
+    else:
+        ids = [int(i) for i in session.execute(pick).scalars()]
+    if ids:
+        session.execute(
+            sa.update(posts_table)
+            .where(p.id.in_(ids))
+            .values(lease_owner=owner, lease_expires_at=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def take_over_stale(
+    session: Session, dialect: str, *, owner: str, now: datetime, lease_until: datetime, limit: int
+) -> list[int]:
+    """Lease to ``owner`` up to ``limit`` posts stuck in ``publishing`` with an expired lease."""
+    p = posts_table.c
+    stale = sa.and_(
+        p.state == S.PUBLISHING.value,
+        sa.or_(p.lease_expires_at.is_(None), p.lease_expires_at < now),
+    )
+    pick = sa.select(p.id).where(stale).order_by(p.id).limit(limit)
+    if dialect == "postgresql":
+        ids = [int(i) for i in session.execute(pick.with_for_update(skip_locked=True)).scalars()]
+        if ids:
+            session.execute(
+                sa.update(posts_table)
+                .where(p.id.in_(ids))
+                .values(lease_owner=owner, lease_expires_at=lease_until)
+            )
+        return ids
+    candidates = [int(i) for i in session.execute(pick).scalars()]
+    if not candidates:
+        return []
+    result = session.execute(
+        sa.update(posts_table)
+        .where(p.id.in_(candidates), stale)
+        .values(lease_owner=owner, lease_expires_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        return []
+    won = session.execute(
+        sa.select(p.id).where(
+            p.id.in_(candidates), p.lease_owner == owner, p.lease_expires_at == lease_until
+        )
+    )
+    return sorted(int(i) for i in won.scalars())
+
+
+def next_frequency_slot(
+    session: Session, dialect: str, account: Account, rule: FrequencyRule, now: datetime
+) -> tuple[datetime, str] | None:
+    """When the account may post next if it is at a posting limit now, and why.
+
+    Counts posts published in the last hour and day plus those being published.
+    Returns ``None`` when the account is under its limits.
+    """
+    if rule.per_hour is None and rule.per_day is None:
+        return None
+    p = posts_table.c
+    if dialect == "postgresql":
+        # Serialise claims for this account across daemons while counting.
+        session.execute(
+            sa.select(Account.__table__.c.id)  # type: ignore[attr-defined]
+            .where(Account.__table__.c.id == account.id)  # type: ignore[attr-defined]
+            .with_for_update()
+        )
+    for limit, span, label in (
+        (rule.per_hour, timedelta(hours=1), "hour"),
+        (rule.per_day, timedelta(days=1), "day"),
+    ):
+        if limit is None:
+            continue
+        since = now - span
+        times = [
+            t
+            for t in session.execute(
+                sa.select(p.published_at)
+                .where(
+                    p.account_id == account.id,
+                    sa.or_(
+                        sa.and_(
+                            p.state.in_([S.PUBLISHED.value, S.RETRACTED.value]),
+                            p.published_at > since,
+                        ),
+                        p.state == S.PUBLISHING.value,
+                    ),
+                )
+                .order_by(p.published_at)
+            ).scalars()
+        ]
+        if len(times) >= limit:
+            published = sorted(t for t in times if t is not None)
+            oldest = published[len(published) - limit] if len(published) >= limit else now
+            at = max(oldest + span, now + timedelta(seconds=1))
+            return at, f"has reached its limit of {limit} posts per {label}"
+    return None
+
+
+def retry_deadline(post: Post, grace: timedelta, now: datetime) -> datetime:
+    """The last moment a transient failure may be retried: the end of the grace window.
+
+    A post that was told to wait past its window (rate limit, posting limit) gets a new
+    window from now, so the wait it was asked to make does not use up its retries.
+    """
+    deadline = (post.scheduled_at or now) + grace
+    return deadline if deadline > now else now + grace
+
+
+def _release(post: Post) -> None:
+    post.lease_owner = None
+    post.lease_expires_at = None
+
+
+def _wait(post: Post, until: datetime, message: str) -> None:
+    _release(post)
+    post.not_before = until
+    post.last_error = message
+
+
+def _new_attempt(session: Session, post_id: int, key: str, owner: str, now: datetime) -> int:
+    result = session.execute(
+        sa.insert(attempts_table).values(
+            post_id=post_id,
+            idempotency_key=key,
+            worker=owner[:200],
+            started_at=now,
+            outcome=Outcome.PENDING,
+            error="",
+        )
+    )
+    pk = result.inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
+
+
+def _finish_attempt(
+    session: Session,
+    attempt_id: int,
+    outcome: str,
+    now: datetime,
+    *,
+    receipt: Receipt | None = None,
+    error: str = "",
+) -> None:
+    values: dict[str, Any] = {"outcome": outcome, "finished_at": now, "error": error[:2000]}
+    if receipt is not None:
+        values["remote_id"] = receipt.remote_id
+        values["remote_url"] = receipt.url
+    session.execute(
+        sa.update(attempts_table).where(attempts_table.c.id == attempt_id).values(**values)
+    )
+
+
+def _close_open_attempts(
+    session: Session,
+    post_id: int,
+    outcome: str,
+    now: datetime,
+    error: str,
+    *,
+    receipt: Receipt | None = None,
+) -> None:
+    """Give every attempt of the post without a settled outcome the one now known."""
+    values: dict[str, Any] = {"outcome": outcome, "finished_at": now, "error": error[:2000]}
+    if receipt is not None:
+        values["remote_id"] = receipt.remote_id
+        values["remote_url"] = receipt.url
+    a = attempts_table.c
+    session.execute(
+        sa.update(attempts_table)
+        .where(a.post_id == post_id, a.outcome.in_(sorted(AMBIGUOUS)))
+        .values(**values)
+    )
+
+
+def build_request(session: Session, post: Post, key: str, now: datetime) -> PublishRequest:
+    """The connector request for ``post``: its text, images (with alt text) and links.
+
+    ``attempted_at`` is when the first attempt with this key started (``now`` if none
+    did), so a lookup by text does not mistake an older identical post for this one.
+    """
+    from connectors.base import MediaItem
+    from scheduler.models import Asset, AssetBlob, PostAsset
+
+    rows = session.exec(
+        select(PostAsset, Asset, AssetBlob)
+        .join(Asset, Asset.id == PostAsset.asset_id)  # type: ignore[arg-type]
+        .join(AssetBlob, AssetBlob.asset_id == Asset.id)  # type: ignore[arg-type]
+        .where(PostAsset.post_id == post.id)
+        .order_by(PostAsset.position)  # type: ignore[arg-type]
+    ).all()
+    first = session.execute(
+        sa.select(sa.func.min(attempts_table.c.started_at)).where(
+            attempts_table.c.idempotency_key == key
+        )
+    ).scalar()
+    media = tuple(
+        MediaItem(
+            data=blob.data, alt=link.alt_text, mime=asset.mime, filename=asset.filename or "image"
+        )
+        for link, asset, blob in rows
+    )
+    attempted_at = as_utc(first) if isinstance(first, datetime) else now
+    return PublishRequest(
+        text=post.text,
+        idempotency_key=key,
+        media=media,
+        links=tuple(post.links or ()),
+        attempted_at=attempted_at,
+    )
+
+
+def iter_chunks(items: Iterable[int], size: int) -> Iterable[list[int]]:
+    """Split ``items`` into lists of at most ``size``."""
+    chunk: list[int] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,202 @@
+"""The daemon as the TUI and ``gatepost daemon`` run it: APScheduler fires, posts go out.
+
+These run a real :class:`~scheduler.daemon.Daemon` in the test process (its jobs on
+APScheduler's threads) against a ledger platform on loopback, on the real clock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from scheduler import lifecycle
+from scheduler.daemon import Daemon, DaemonEvent, DaemonSettings, daemon_statuses
+from scheduler.models import Post, PostState
+from scheduler.publishing import no_frequency_limits
+from scheduler.store import Store
+from tests.daemon_support import add_account, add_scheduled_post, post_row
+from tests.fakes.ledger import LedgerPlatform, ledger_connector_factory
+
+FAST = DaemonSettings(
+    publish_workers=4,
+    lease_seconds=10,
+    sync_seconds=0.5,
+    heartbeat_seconds=0.2,
+    stop_timeout=3,
+)
+
+
+@pytest.fixture
+def live_store(store_url: str) -> Iterator[Store]:
+    """A store on the real clock: APScheduler fires on real time."""
+    opened = Store(store_url)
+    yield opened
+    opened.dispose()
+
+
+@pytest.fixture
+def fake() -> Iterator[LedgerPlatform]:
+    with LedgerPlatform() as platform:
+        yield platform
+
+
+class Events:
+    """Collects daemon events from the daemon's threads and waits for one."""
+
+    def __init__(self) -> None:
+        self.items: list[DaemonEvent] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, event: DaemonEvent) -> None:
+        with self._cond:
+            self.items.append(event)
+            self._cond.notify_all()
+
+    def wait_for(self, kind: str, post_id: int | None = None, timeout: float = 10) -> DaemonEvent:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for event in self.items:
+                    if event.kind == kind and (post_id is None or event.post_id == post_id):
+                        return event
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    kinds = [(e.kind, e.post_id, e.message) for e in self.items]
+                    raise AssertionError(f"no {kind} event for post {post_id}; saw {kinds}")
+                self._cond.wait(left)
+
+
+def make_daemon(store: Store, events: Events, **kw: object) -> Daemon:
+    return Daemon(
+        store,
+        connector_factory=ledger_connector_factory,
+        gate=None,
+        frequency=no_frequency_limits,
+        on_event=events,
+        settings=kw.pop("settings", FAST),  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def events() -> Events:
+    return Events()
+
+
+def test_a_post_goes_out_when_it_falls_due_not_a_polling_interval_later(live_store, fake, events):
+    account = add_account(live_store, "news", api_base=fake.base_url)
+    due = datetime.now(UTC) + timedelta(seconds=1.5)
+    post_id = add_scheduled_post(live_store, account, "On the hour", due)
+    daemon = make_daemon(live_store, events)
+    daemon.start()
+    try:
+        published = events.wait_for("published", post_id)
+    finally:
+        daemon.stop()
+
+    lateness = (published.at - due).total_seconds()
+    assert 0 <= lateness < 1.0
+    assert post_row(live_store, post_id).state == "published"
+    assert [p["text"] for p in fake.posts] == ["On the hour"]
+    assert events.items[0].kind == "started"
+    assert events.items[-1].kind == "stopped"
+
+
+def test_a_post_scheduled_while_running_is_picked_up_by_the_sync(live_store, fake, events):
+    account = add_account(live_store, "news", api_base=fake.base_url)
+    daemon = make_daemon(live_store, events)
+    daemon.start()
+    try:
+        post_id = add_scheduled_post(
+            live_store, account, "Added later", datetime.now(UTC) + timedelta(seconds=0.2)
+        )
+        daemon.wake()
+        events.wait_for("published", post_id, timeout=5)
+    finally:
+        daemon.stop()
+    assert len(fake.posts) == 1
+
+
+def test_a_post_cancelled_before_its_time_is_not_published(live_store, fake, events):
+    account = add_account(live_store, "news", api_base=fake.base_url)
+    keep = add_scheduled_post(live_store, account, "Keep", datetime.now(UTC) + timedelta(seconds=1))
+    drop = add_scheduled_post(live_store, account, "Drop", datetime.now(UTC) + timedelta(seconds=1))
+    daemon = make_daemon(live_store, events)
+    daemon.start()
+    try:
+        with live_store.write() as session:
+            post = session.get(Post, drop)
+            assert post is not None
+            lifecycle.transition(
+                session,
+                post,
+                PostState.CANCELLED,
+                action="cancel",
+                actor="ada",
+                now=datetime.now(UTC),
+            )
+        events.wait_for("published", keep)
+        time.sleep(0.5)
+    finally:
+        daemon.stop()
+    assert [p["text"] for p in fake.posts] == ["Keep"]
+    assert post_row(live_store, drop).state == "cancelled"
+
+
+def test_a_rate_limited_account_resumes_after_the_reset_while_others_go_on(
+    live_store, fake, events
+):
+    limited = add_account(live_store, "news", api_base=fake.base_url)
+    other = add_account(live_store, "sport", api_base=fake.base_url)
+    now = datetime.now(UTC)
+    first = add_scheduled_post(live_store, limited, "News", now)
+    second = add_scheduled_post(live_store, other, "Sport", now + timedelta(seconds=0.3))
+    fake.rate_limit_reset = int(time.time()) + 2
+    fake.inject("429", path="/api/posts")
+    daemon = make_daemon(live_store, events)
+    daemon.start()
+    try:
+        waiting = events.wait_for("waiting", first)
+        events.wait_for("published", second)
+        events.wait_for("published", first, timeout=8)
+    finally:
+        daemon.stop()
+    assert "rate limited" in waiting.message
+    assert [p["text"] for p in fake.posts] == ["Sport", "News"]
+
+
+def test_heartbeats_show_the_daemon_alive_then_stopped(live_store, fake, events):
+    daemon = make_daemon(live_store, events)
+    daemon.start()
+    try:
+        time.sleep(0.5)
+        (alive,) = daemon_statuses(live_store)
+        assert alive.alive and alive.daemon_id == daemon.id
+        assert daemon.last_beat is not None
+    finally:
+        started = time.monotonic()
+        daemon.stop()
+        stop_took = time.monotonic() - started
+    (stopped,) = daemon_statuses(live_store)
+    assert not stopped.alive and stopped.stopped_at is not None
+    assert stop_took < 3
+
+
+def test_run_once_publishes_everything_due_and_settles_then_returns(live_store, fake, events):
+    account = add_account(live_store, "news", api_base=fake.base_url)
+    now = datetime.now(UTC)
+    due = [
+        add_scheduled_post(live_store, account, f"Due {i}", now - timedelta(minutes=1))
+        for i in range(12)
+    ]
+    later = add_scheduled_post(live_store, account, "Tomorrow", now + timedelta(days=1))
+
+    results = make_daemon(live_store, events).run_once(workers=3)
+
+    assert sorted(r.post_id for r in results if r.kind == "published") == sorted(due)
+    assert post_row(live_store, later).state == "scheduled"
+    assert sorted(fake.copies_by_key().values()) == [1] * 12

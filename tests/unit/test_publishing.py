@@ -1,0 +1,394 @@
+"""Publishing due posts against a loopback platform that never de-duplicates.
+
+Every path of the publish step: a receipt, a lost answer, a temporary failure, a rate
+limit, a refusal, expired credentials, a late post, an edited post, the gate saying no,
+a crash between sending and recording, a platform that cannot tell, posting limits, and
+two publishers racing. The fake keeps every post it accepts, so a duplicate would show.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from scheduler.models import Post
+from scheduler.publishing import Outcome, Publisher, RetryPolicy
+from scheduler.store import Store
+from tests.daemon_support import (
+    SettableClock,
+    add_account,
+    add_scheduled_post,
+    attempts,
+    post_row,
+)
+from tests.fakes.ledger import LedgerPlatform, ledger_connector_factory
+
+
+@pytest.fixture
+def fake() -> Iterator[LedgerPlatform]:
+    with LedgerPlatform() as platform:
+        yield platform
+
+
+def make_publisher(
+    store: Store, clock: SettableClock, owner: str = "d1", **kw: object
+) -> Publisher:
+    return Publisher(
+        store,
+        owner,
+        ledger_connector_factory,
+        now=clock,
+        lease_seconds=30,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def due_post(
+    store: Store, account: int, clock: Callable[[], datetime], text: str, late: float = 60
+) -> int:
+    return add_scheduled_post(store, account, text, clock() - timedelta(seconds=late))
+
+
+def test_a_due_post_is_published_once_and_its_attempt_recorded(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    post_id = due_post(store, account, clock, "Open day on Saturday")
+
+    result = make_publisher(store, clock).publish(post_id)
+
+    assert result.kind == "published"
+    post = post_row(store, post_id)
+    assert post.state == "published"
+    assert post.remote_url == fake.posts[0]["url"]
+    assert post.lease_owner is None
+    assert [p["text"] for p in fake.posts] == ["Open day on Saturday"]
+    (attempt,) = attempts(store, post_id)
+    assert attempt.outcome == Outcome.PUBLISHED
+    assert attempt.remote_id == fake.posts[0]["id"]
+
+
+def test_a_post_not_yet_due_is_left_alone(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    post_id = add_scheduled_post(store, account, "Tomorrow", clock() + timedelta(days=1))
+
+    result = make_publisher(store, clock).publish(post_id)
+
+    assert result.kind == "skipped"
+    assert post_row(store, post_id).state == "scheduled"
+    assert fake.posts == []
+
+
+def test_a_lost_answer_is_found_by_lookup_and_never_sent_again(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    post_id = due_post(store, account, clock, "Results are out")
+    fake.inject("drop_after", path="/api/posts")  # stored, then the connection drops
+    publisher = make_publisher(store, clock)
+
+    first = publisher.publish(post_id)
+    assert first.kind == "waiting"  # a transient failure: the answer was lost
+    assert post_row(store, post_id).state == "scheduled"
+    clock.advance(minutes=5)
+    second = publisher.publish(post_id)
+
+    assert second.kind == "published"
+    assert len(fake.posts) == 1  # looked up, not sent again
+    assert post_row(store, post_id).remote_id == fake.posts[0]["id"]
+    outcomes = [a.outcome for a in attempts(store, post_id)]
+    assert outcomes == [Outcome.FOUND]  # the ambiguous attempt was settled by the lookup
+
+
+def test_a_server_error_is_retried_after_a_lookup_shows_it_did_not_go_out(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    post_id = due_post(store, account, clock, "Library hours")
+    fake.inject("500", path="/api/posts")
+    publisher = make_publisher(store, clock)
+
+    assert publisher.publish(post_id).kind == "waiting"
+    waiting = post_row(store, post_id)
+    assert waiting.not_before is not None and waiting.not_before > clock()
+    assert "temporary failure" in waiting.last_error
+    clock.advance(minutes=5)
+    assert publisher.publish(post_id).kind == "published"
+
+    assert len(fake.posts) == 1
+    outcomes = [a.outcome for a in attempts(store, post_id)]
+    assert outcomes == [Outcome.NOT_SENT, Outcome.PUBLISHED]
+
+
+def test_transient_failures_give_up_after_the_retry_budget_with_the_reason(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    post_id = due_post(store, account, clock, "Flaky")
+    fake.inject("500", path="/api/posts", times=10)
+    publisher = make_publisher(store, clock, retry=RetryPolicy(max_attempts=3, base_seconds=1))
+
+    kinds = []
+    for _ in range(5):
+        kinds.append(publisher.publish(post_id).kind)
+        clock.advance(seconds=30)
+
+    assert kinds[:3] == ["waiting", "waiting", "failed"]
+    post = post_row(store, post_id)
+    assert post.state == "failed"
+    assert "gave up after 3 tries" in post.state_reason
+    assert fake.posts == []
+
+
+def test_a_rate_limit_waits_for_the_reset_without_stalling_other_accounts(store, fake, clock):
+    limited = add_account(store, "news", api_base=fake.base_url)
+    other = add_account(store, "sport", api_base=fake.base_url)
+    first = due_post(store, limited, clock, "News one")
+    second = due_post(store, limited, clock, "News two")
+    elsewhere = due_post(store, other, clock, "Sport one")
+    fake.rate_limit_reset = int((clock() + timedelta(minutes=10)).timestamp())
+    fake.inject("429", path="/api/posts")
+    publisher = make_publisher(store, clock)
+
+    hit = publisher.publish(first)
+    assert hit.kind == "waiting"
+    assert hit.retry_at is not None and hit.retry_at >= clock() + timedelta(minutes=9)
+    # The same account waits without calling the platform; another account goes now.
+    assert publisher.publish(second).kind == "waiting"
+    assert publisher.publish(elsewhere).kind == "published"
+    assert [p["text"] for p in fake.posts] == ["Sport one"]
+    assert "rate limited" in post_row(store, second).last_error
+
+    clock.advance(minutes=11)
+    assert publisher.publish(first).kind == "published"
+    assert publisher.publish(second).kind == "published"
+    assert sorted(p["text"] for p in fake.posts) == ["News one", "News two", "Sport one"]
+    assert [a.outcome for a in attempts(store, first)] == [Outcome.RATE_LIMITED, Outcome.PUBLISHED]
+
+
+def test_a_refusal_fails_the_post_with_the_platforms_reason(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    post_id = due_post(store, account, clock, "This says REFUSE-ME")
+
+    result = make_publisher(store, clock).publish(post_id)
+
+    assert result.kind == "failed"
+    post = post_row(store, post_id)
+    assert post.state == "failed"
+    assert "REFUSE-ME" in post.state_reason
+    assert [a.outcome for a in attempts(store, post_id)] == [Outcome.FAILED]
+
+
+def test_expired_credentials_fail_every_post_of_that_account_only(store, fake, clock):
+    broken = add_account(store, "news", api_base=fake.base_url)
+    fine = add_account(store, "sport", api_base=fake.base_url)
+    first = due_post(store, broken, clock, "News one")
+    later = add_scheduled_post(store, broken, "News next week", clock() + timedelta(days=7))
+    other = add_scheduled_post(store, fine, "Sport next week", clock() + timedelta(days=7))
+    fake.inject("expired", path="/api/posts")
+
+    result = make_publisher(store, clock).publish(first)
+
+    assert result.kind == "failed"
+    for post_id in (first, later):
+        post = post_row(store, post_id)
+        assert post.state == "failed"
+        assert "reconnect account news" in post.state_reason
+    assert post_row(store, other).state == "scheduled"
+
+
+def test_a_post_later_than_its_grace_period_is_held_not_published(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url, grace_minutes=15)
+    post_id = due_post(store, account, clock, "Good morning!", late=20 * 60)
+
+    result = make_publisher(store, clock).publish(post_id)
+
+    assert result.kind == "held"
+    post = post_row(store, post_id)
+    assert post.state == "held"
+    assert "more than 15 minutes late" in post.state_reason
+    assert fake.posts == []
+
+
+def test_a_post_edited_behind_the_approvals_back_goes_back_to_review(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    post_id = due_post(store, account, clock, "Approved text")
+    with store.write() as session:  # a change that bypassed the services
+        session.execute(sa.update(Post).where(Post.id == post_id).values(text="Sneaky text"))
+
+    result = make_publisher(store, clock).publish(post_id)
+
+    assert result.kind == "in_review"
+    post = post_row(store, post_id)
+    assert post.state == "in_review"
+    assert "no longer matches" in post.state_reason
+    assert fake.posts == []
+
+
+def test_the_gate_run_again_at_publish_time_sends_the_post_back_with_its_reason(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    post_id = due_post(store, account, clock, "With the crest")
+
+    def gate(session, post, account, now):
+        return "asset 'University crest' permission was revoked"
+
+    result = make_publisher(store, clock, gate=gate).publish(post_id)
+
+    assert result.kind == "in_review"
+    assert "revoked" in post_row(store, post_id).state_reason
+    assert fake.posts == []
+
+
+class _Crash(BaseException):
+    """Stands in for SIGKILL: nothing after it runs."""
+
+
+def _crash_after_publish(config):
+    connector = ledger_connector_factory(config)
+    real = connector.publish
+
+    def publish(request):
+        real(request)
+        raise _Crash
+
+    connector.publish = publish  # type: ignore[method-assign]
+    return connector
+
+
+def _crash_before_publish(config):
+    connector = ledger_connector_factory(config)
+
+    def publish(request):
+        raise _Crash
+
+    connector.publish = publish  # type: ignore[method-assign]
+    return connector
+
+
+@pytest.mark.parametrize(
+    ("factory", "copies_before"),
+    [
+        (_crash_after_publish, 1),  # sent, then died before recording: found by lookup
+        (_crash_before_publish, 0),  # died before the request left: sent by the next daemon
+    ],
+)
+def test_a_crashed_daemons_post_is_settled_by_lookup_once_its_lease_runs_out(
+    store, fake, clock, factory, copies_before
+):
+    account = add_account(store, "news", api_base=fake.base_url)
+    post_id = due_post(store, account, clock, "Graduation livestream")
+    dying = Publisher(store, "dead", factory, now=clock, lease_seconds=30)
+    with pytest.raises(_Crash):
+        dying.publish(post_id)
+    assert post_row(store, post_id).state == "publishing"
+    assert [a.outcome for a in attempts(store, post_id)] == [Outcome.PENDING]
+    assert len(fake.posts) == copies_before
+
+    survivor = make_publisher(store, clock, owner="d2")
+    assert survivor.reconcile_stale() == []  # the lease has not run out yet
+    clock.advance(seconds=31)
+    (result,) = survivor.reconcile_stale()
+
+    assert result.kind == "published"
+    assert len(fake.posts) == 1
+    assert post_row(store, post_id).remote_id == fake.posts[0]["id"]
+
+
+def test_a_platform_that_cannot_tell_leaves_the_post_unknown_for_a_person(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url, options={"lookup": "none"})
+    post_id = due_post(store, account, clock, "Who knows")
+    dying = Publisher(store, "dead", _crash_after_publish, now=clock, lease_seconds=30)
+    with pytest.raises(_Crash):
+        dying.publish(post_id)
+    clock.advance(seconds=31)
+
+    (result,) = make_publisher(store, clock, owner="d2").reconcile_stale()
+
+    assert result.kind == "unknown"
+    post = post_row(store, post_id)
+    assert post.state == "unknown"
+    assert "could not say whether it went out" in post.state_reason
+    assert len(fake.posts) == 1  # never sent a second time
+    assert [a.outcome for a in attempts(store, post_id)] == [Outcome.UNKNOWN]
+
+
+def test_a_lookup_that_keeps_failing_ends_in_unknown_not_in_a_resend(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    post_id = due_post(store, account, clock, "Lost")
+    dying = Publisher(store, "dead", _crash_after_publish, now=clock, lease_seconds=30)
+    with pytest.raises(_Crash):
+        dying.publish(post_id)
+    fake.inject("500", path="/api/lookup", times=50)  # the platform cannot be asked
+    survivor = make_publisher(store, clock, owner="d2", retry=RetryPolicy(max_attempts=2))
+
+    kinds = []
+    for _ in range(6):
+        clock.advance(seconds=31)
+        kinds += [r.kind for r in survivor.reconcile_stale()]
+        kinds += [r.kind for r in survivor.publish_due()]
+
+    assert "unknown" in kinds
+    assert post_row(store, post_id).state == "unknown"
+    assert len(fake.posts) == 1
+
+
+def test_posting_limits_make_the_post_wait_for_the_next_slot(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url, max_per_hour=2)
+    ids = [due_post(store, account, clock, f"Update {i}") for i in range(3)]
+    publisher = make_publisher(store, clock)
+
+    kinds = [r.kind for r in publisher.publish_many(ids)]
+
+    assert kinds.count("published") == 2
+    assert kinds.count("waiting") == 1
+    (waiting,) = [post_row(store, i) for i in ids if post_row(store, i).state == "scheduled"]
+    assert "limit of 2 posts per hour" in waiting.last_error
+    assert waiting.not_before is not None
+    assert waiting.not_before >= clock() + timedelta(minutes=59)
+    assert len(fake.posts) == 2
+
+
+def test_two_publishers_racing_for_the_same_posts_publish_each_once(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    ids = [due_post(store, account, clock, f"Race {i}") for i in range(30)]
+    publishers = [make_publisher(store, clock, owner=f"d{n}") for n in range(3)]
+    barrier = threading.Barrier(len(publishers))
+
+    def run(publisher: Publisher) -> None:
+        barrier.wait()
+        for post_id in ids:
+            publisher.publish_due(post_id, batch=5)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in publishers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(fake.copies_by_key().values()) == [1] * 30
+    assert {post_row(store, i).state for i in ids} == {"published"}
+
+
+@pytest.mark.parametrize(
+    ("attempts_made", "after_seconds", "expected"),
+    [
+        (1, 0, "retry"),  # first failure, plenty of time
+        (4, 0, "retry"),  # last try still allowed
+        (5, 0, "give up"),  # tries used up
+        (1, 14 * 60 + 59, "give up"),  # the next try would land past the grace window
+    ],
+)
+def test_retry_policy_is_bounded_by_count_and_by_the_grace_window(
+    attempts_made, after_seconds, expected
+):
+    policy = RetryPolicy(max_attempts=5, base_seconds=2, max_seconds=300)
+    start = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    now = start + timedelta(seconds=after_seconds)
+    deadline = start + timedelta(minutes=15)
+    at = policy.next_try(attempts_made, now, deadline)
+    assert (at is not None) == (expected == "retry")
+
+
+@pytest.mark.parametrize("retry_number", [1, 2, 3, 8, 20])
+def test_backoff_grows_exponentially_with_jitter_and_a_ceiling(retry_number):
+    policy = RetryPolicy(base_seconds=2, max_seconds=300)
+    ceiling = min(300, 2 * 2 ** (retry_number - 1))
+    delays = [policy.delay(retry_number) for _ in range(200)]
+    assert all(ceiling / 2 <= d <= ceiling for d in delays)
+    assert len({round(d, 6) for d in delays}) > 1  # jittered, not fixed

@@ -1,0 +1,292 @@
+"""`gatepost daemon`, `gatepost status`, and the post actions the daemon carries out.
+
+- ``gatepost daemon`` publishes due posts in the foreground until SIGTERM/SIGINT (one
+  log line per event on stderr, ``--log-format json`` for log collectors);
+  ``--once`` publishes what is due now and exits (for cron).
+- ``gatepost status`` shows the daemons alive (their heartbeats), the next due posts,
+  and every post that failed, is held or whose outcome is unknown, with the reason.
+- ``gatepost posts retract`` asks the daemon to delete a published post on its platform;
+  ``posts correct`` writes the corrected text as a new post through the gate, which the
+  daemon uses to edit the original in place or replace it; ``posts repeat`` makes a post
+  the first of a recurring series; ``posts corrections`` lists retractions and
+  corrections.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any, NoReturn, Protocol
+
+import click
+
+from scheduler.views import Actor
+
+
+class _CommandContext(Protocol):
+    """What the `gatepost` group puts in ``ctx.obj`` (tui.cli.Context)."""
+
+    @property
+    def store(self) -> Any: ...
+
+    def actor(self) -> Actor: ...
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+# -- logging: one line per event ------------------------------------------------------------
+
+
+class _TextFormatter(logging.Formatter):
+    """``2026-11-26T09:00:00Z published post 12 [news]: published https://...``"""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event = getattr(record, "event", None)
+        stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if event is None:
+            return f"{stamp} {record.levelname.lower()} {record.getMessage()}"
+        where = f" post {event.post_id}" if event.post_id is not None else ""
+        account = f" [{event.account}]" if event.account else ""
+        url = f" {event.remote_url}" if event.remote_url else ""
+        return f"{stamp} {event.kind}{where}{account}: {event.message}{url}"
+
+
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per line: the event's fields, or level and message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event = getattr(record, "event", None)
+        if event is not None:
+            return json.dumps(event.to_dict(), ensure_ascii=False)
+        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        return json.dumps(
+            {"at": stamp, "level": record.levelname.lower(), "message": record.getMessage()},
+            ensure_ascii=False,
+        )
+
+
+def configure_logging(log_format: str) -> None:
+    """Send the daemon's log to stderr, one line per event, as text or JSON."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter() if log_format == "json" else _TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    # APScheduler reports every job run at INFO: our own events say what happened.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+@click.command("daemon")
+@click.option("--once", is_flag=True, help="Publish what is due now, then exit (for cron).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per event on stderr, as text or JSON.",
+)
+@click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.pass_obj
+def daemon_command(ctx: _CommandContext, once: bool, log_format: str, workers: int) -> None:
+    """Publish due posts until stopped (SIGTERM or Ctrl-C finish the post in flight)."""
+    from scheduler.daemon import Daemon, DaemonSettings
+
+    configure_logging(log_format)
+    daemon = Daemon(ctx.store, settings=DaemonSettings(publish_workers=workers))
+    if once:
+        results = daemon.run_once()
+        problems = [r for r in results if r.kind in ("failed", "unknown")]
+        published = sum(1 for r in results if r.kind == "published")
+        logging.getLogger("gatepost.daemon").info(
+            "published %d post(s); %d need a person", published, len(problems)
+        )
+        return
+    raise click.exceptions.Exit(daemon.run_forever())
+
+
+def _local(moment: datetime | None, tz: str) -> str:
+    from scheduler.times import format_local
+
+    return format_local(moment, tz) if moment is not None else ""
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--next", "next_count", type=click.IntRange(0, 500), default=10, show_default=True)
+@click.pass_obj
+def status_command(ctx: _CommandContext, as_json: bool, next_count: int) -> None:
+    """Daemons alive, the next due posts, and posts that need a person."""
+    report = status_report(ctx.store, next_count=next_count)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+        return
+    daemons = report["daemons"]
+    alive = [d for d in daemons if d["alive"]]
+    click.echo(f"Daemons alive: {len(alive)}")
+    for d in alive:
+        click.echo(
+            f"  {d['daemon_id']}  pid {d['pid']} on {d['host']}, last beat "
+            f"{d['last_beat']:%H:%M:%S} UTC, {d['published']} published since "
+            f"{d['started_at']:%Y-%m-%d %H:%M} UTC"
+        )
+    if not alive:
+        click.echo("  none: due posts wait until `gatepost daemon` runs")
+    click.echo("")
+    click.echo(f"Next due ({len(report['next'])}):")
+    for p in report["next"]:
+        click.echo(f"  post {p['id']:>6}  {p['due']:<24} {p['account']:<16} {p['text']}")
+    click.echo("")
+    attention = report["attention"]
+    click.echo(f"Needing a person ({len(attention)}):")
+    for p in attention:
+        click.echo(f"  post {p['id']:>6}  [{p['state']}] {p['account']}: {p['reason']}")
+
+
+def status_report(store: Any, *, next_count: int = 10) -> dict[str, Any]:
+    """What ``gatepost status`` shows, as plain data (the TUI may use it too)."""
+    import sqlalchemy as sa
+
+    from scheduler.daemon import daemon_statuses
+    from scheduler.models import Account, Post, PostState
+    from scheduler.publishing import effective_due
+
+    p = Post.__table__.c  # type: ignore[attr-defined]
+    a = Account.__table__.c  # type: ignore[attr-defined]
+    with store.read() as session:
+        upcoming = session.execute(
+            sa.select(p.id, p.text, p.scheduled_at, p.not_before, p.last_error, a.name, a.timezone)
+            .join(Account.__table__, a.id == p.account_id)  # type: ignore[attr-defined]
+            .where(p.state == PostState.SCHEDULED.value)
+            .order_by(p.scheduled_at, p.id)
+            .limit(next_count)
+        ).all()
+        stuck = session.execute(
+            sa.select(p.id, p.state, p.state_reason, p.last_error, a.name)
+            .join(Account.__table__, a.id == p.account_id)  # type: ignore[attr-defined]
+            .where(
+                p.state.in_([PostState.FAILED.value, PostState.HELD.value, PostState.UNKNOWN.value])
+            )
+            .order_by(p.updated_at.desc(), p.id.desc())
+            .limit(500)
+        ).all()
+    next_posts = []
+    for pid, text, scheduled_at, not_before, last_error, account, tz in upcoming:
+        row = type("Due", (), {"scheduled_at": scheduled_at, "not_before": not_before})
+        due = effective_due(row)  # type: ignore[arg-type]
+        first_line = (text or "").splitlines()[0] if text else ""
+        next_posts.append(
+            {
+                "id": pid,
+                "account": account,
+                "due": _local(due, tz),
+                "text": first_line[:60],
+                "waiting": last_error if not_before is not None else "",
+            }
+        )
+    return {
+        "daemons": [s.__dict__ for s in daemon_statuses(store)],
+        "next": next_posts,
+        "attention": [
+            {"id": pid, "state": state, "account": account, "reason": reason or last_error}
+            for pid, state, reason, last_error, account in stuck
+        ],
+    }
+
+
+@click.command("retract")
+@click.argument("post_id", type=int)
+@click.option("--reason", required=True, help="Why it comes down (kept in the audit log).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def retract_command(ctx: _CommandContext, post_id: int, reason: str, as_json: bool) -> None:
+    """Delete a published post from its platform (the daemon carries it out)."""
+    from scheduler import corrections
+
+    view = corrections.request_retraction(ctx.store, ctx.actor(), post_id, reason=reason)
+    if as_json:
+        click.echo(json.dumps(view.__dict__, default=str))
+        return
+    click.echo(
+        f"Retraction {view.id} of post {post_id} requested: the daemon deletes it on its "
+        "platform and marks it retracted."
+    )
+
+
+@click.command("correct")
+@click.argument("post_id", type=int)
+@click.option("--text", required=True, help="The corrected text.")
+@click.option("--reason", required=True, help="What the correction fixes.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def correct_command(
+    ctx: _CommandContext, post_id: int, text: str, reason: str, as_json: bool
+) -> None:
+    """Correct a published post: edited in place where the platform allows, else replaced."""
+    from scheduler import corrections
+
+    view = corrections.request_correction(ctx.store, ctx.actor(), post_id, text=text, reason=reason)
+    if as_json:
+        click.echo(json.dumps(view.__dict__, default=str))
+        return
+    click.echo(
+        f"Correction {view.id}: the corrected text is post {view.replacement_post_id}, which "
+        "goes through the gate; once it is approved the daemon edits or replaces post "
+        f"{post_id}."
+    )
+
+
+@click.command("corrections")
+@click.argument("post_id", type=int, required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def corrections_command(ctx: _CommandContext, post_id: int | None, as_json: bool) -> None:
+    """List retractions and corrections (of one post, when given)."""
+    from scheduler import corrections
+
+    rows = corrections.list_corrections(ctx.store, post_id=post_id)
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in rows], indent=2, default=str))
+        return
+    for r in rows:
+        extra = f" -> post {r.replacement_post_id}" if r.replacement_post_id else ""
+        error = f" ({r.error})" if r.error else ""
+        click.echo(f"{r.id:>5}  post {r.post_id}  {r.kind}{extra}  {r.state} {r.method}{error}")
+
+
+@click.command("repeat")
+@click.argument("post_id", type=int)
+@click.argument("rule")
+@click.pass_obj
+def repeat_command(ctx: _CommandContext, post_id: int, rule: str) -> None:
+    """Repeat a post by RULE: a cron expression or 'weekly mon 09:00', 'daily 08:30'...
+
+    Times are wall-clock times in the account's time zone, kept across clock changes.
+    Each occurrence is created as its own post and goes through the gate.
+    """
+    from scheduler import recurrence
+
+    parsed = recurrence.set_repeat(ctx.store, ctx.actor(), post_id, rule)
+    click.echo(f"Post {post_id} repeats {parsed.description} (cron: {parsed.cron}).")
+
+
+def register(cli: click.Group, posts: click.Group) -> None:
+    """Add these commands to the `gatepost` group and its `posts` group.
+
+    ``posts retract`` replaces the one that only changed the state: a retraction must
+    delete the post on its platform, which the daemon does with the same lease, attempt
+    and lookup discipline as publishing.
+    """
+    cli.add_command(daemon_command)
+    cli.add_command(status_command)
+    posts.add_command(retract_command)
+    posts.add_command(correct_command)
+    posts.add_command(corrections_command)
+    posts.add_command(repeat_command)
