@@ -37,7 +37,8 @@ def check(
     findings: list[Finding] = compile_text_rules(policy).scan(draft)
     if draft.images:
         findings.extend(_check_images(draft, policy, assets, now))
-    findings.sort(key=_position)
+    if len(findings) > 1:
+        findings.sort(key=_position)
     return Verdict(tuple(findings))
 
 

@@ -179,7 +179,7 @@ class _FoldTable(dict[int, str]):
 _FOLD = _FoldTable()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Normalised:
     """Folded text and, unless it lines up with the original, each char's origin.
 
@@ -240,7 +240,12 @@ def _read_inner_symbols(text: str) -> str:
             end = index
             while end < len(text) and text[end] in _INNER_SYMBOLS:
                 end += 1
-            if end < len(text) and text[index - 1].isalnum() and text[end].isalnum():
+            if (
+                end < len(text)
+                and text[index - 1].isalnum()
+                and text[end].isalnum()
+                and not _between_single_letters(text, index, end)
+            ):
                 if chars is None:
                     chars = list(text)
                 for inner in range(index, end):
@@ -249,13 +254,61 @@ def _read_inner_symbols(text: str) -> str:
     return text if chars is None else "".join(chars)
 
 
+def _between_single_letters(text: str, start: int, end: int) -> bool:
+    """True for the separators of spelt-out letters ("f*u*c*k"), not a mask ("f*ck")."""
+    before = text[start - 2] if start >= 2 else " "
+    after = text[end + 1] if end + 1 < len(text) else " "
+    if before.isalnum() or after.isalnum():
+        return False
+    # Two lone letters around a mask ("f**k") are a masked word; a third letter with
+    # the same separator on either side makes it spelt out.
+    return before in _INNER_SYMBOLS or after in _INNER_SYMBOLS
+
+
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
+
+
+def collapse_repeats(folded: Normalised) -> Normalised:
+    """Letters repeated three or more times written once ("fuuuuck" -> "fuck").
+
+    Costs a regular-expression scan, so the gate calls it only when its automaton has
+    seen a tripled letter.
+    """
+    text = folded.text
+    offsets = folded.offsets if folded.offsets is not None else list(range(len(text)))
+    pieces: list[str] = []
+    new_offsets: list[int] = []
+    position = 0
+    for run in _REPEATS.finditer(text):
+        start, end = run.span()
+        pieces.append(text[position : start + 1])
+        new_offsets.extend(offsets[position : start + 1])
+        position = end
+    if not pieces:
+        return folded
+    pieces.append(text[position:])
+    new_offsets.extend(offsets[position:])
+    return Normalised("".join(pieces), new_offsets)
+
+
 def _fold_with_offsets(text: str) -> Normalised:
     pieces: list[str] = []
     offsets: list[int] = []
-    fold = _FOLD
-    for index, char in enumerate(text):
-        folded = fold[ord(char)]
-        if folded:
-            pieces.append(folded)
-            offsets.extend([index] * len(folded))
-    return Normalised("".join(pieces), offsets)
+    position = 0
+    for run in _NON_ASCII.finditer(text):
+        start, end = run.span()
+        if start > position:
+            pieces.append(text[position:start])
+            offsets.extend(range(position, start))
+        for index in range(start, end):
+            folded = _FOLD[ord(text[index])]
+            if folded:
+                pieces.append(folded)
+                offsets.extend([index] * len(folded))
+        position = end
+    pieces.append(text[position:])
+    offsets.extend(range(position, len(text)))
+    folded_text = "".join(pieces)
+    if folded_text.isascii():
+        return Normalised(_fold_ascii(folded_text), offsets)
+    return Normalised(folded_text.translate(_ASCII_TABLE), offsets)

@@ -28,7 +28,7 @@ from typing import Any
 import ahocorasick
 
 from compliance.model import Draft, Finding, Severity
-from compliance.normalise import Normalised, normalise
+from compliance.normalise import Normalised, collapse_repeats, normalise
 from compliance.policy import Policy, RuleConfig
 
 TEXT_RULE_IDS = (
@@ -48,6 +48,9 @@ _TIME = "time"
 _DISCLAIMER = "disclaimer"
 _OFFICIAL_VOICE = "official_voice"
 _DATE_OF_BIRTH = "date_of_birth"
+_REPEAT = "repeat"
+_REPEAT_ENTRY = (0, ())  # a tripled letter: the post is scanned again with it collapsed
+_MASKED_WORD = re.compile(r"[^ ]*\*[^ ]*")
 
 # Words that introduce a date of birth; the date itself is read by a pattern from there.
 DATE_OF_BIRTH_CUES = ("dob", "date of birth", "born", "born on", "birthday", "birth date")
@@ -98,7 +101,7 @@ def _one_variants(word: str, limit: int = 4) -> Iterator[str]:
 
 def _masked_variants(word: str) -> Iterator[str]:
     """``word`` with one or two inner letters masked by ``*`` (``f*ck``, ``f**k``)."""
-    if " " in word or not 3 <= len(word) <= 10:
+    if " " in word or not 3 <= len(word) <= 16:
         return
     for width in (1, 2):
         for start in range(1, len(word) - width):
@@ -116,24 +119,62 @@ def spelt_out(word: str) -> Iterator[str]:
         yield "  ".join(word)
 
 
+def _spaced_phrases(phrase: str, limit: int = 4) -> Iterator[str]:
+    """A phrase with one or two spaces in each gap: punctuation and a space between
+    two words ("draft, do not publish") normalise to two spaces."""
+    words = phrase.split(" ")
+    gaps = len(words) - 1
+    if gaps == 0:
+        yield phrase
+        return
+    if gaps > limit:
+        yield phrase
+        yield "  ".join(words)
+        return
+    for widths in itertools.product((" ", "  "), repeat=gaps):
+        yield words[0] + "".join(w + word for w, word in zip(widths, words[1:], strict=True))
+
+
 def term_variants(folded: str) -> set[str]:
-    """Spellings of one folded list term: itself, spelt out, ``1`` for i/l."""
-    variants = {folded}
+    """Spellings of one folded list term: itself, spelt out, punctuation in gaps."""
+    variants = set(_spaced_phrases(folded))
     variants.update(spelt_out(folded))
     return variants
 
 
-def offensive_variants(folded: str) -> set[str]:
-    """Spellings of one folded offensive term the automaton should also know:
-    plural, ``1`` for i or l, masked letters, spelt out."""
+def _undouble(word: str) -> str:
+    return "".join(ch for i, ch in enumerate(word) if i == 0 or ch != word[i - 1])
+
+
+def _offensive_forms(folded: str) -> set[str]:
     forms = {folded}
     if not folded.endswith("s") and " " not in folded:
         forms.add(folded + "s")
+    forms.update([form.replace("u", "v") for form in forms if "u" in form])
+    # "asssshole" reaches the automaton as "ashole" once repeats are collapsed.
+    forms.update([single for form in list(forms) if len(single := _undouble(form)) >= 5])
+    return forms
+
+
+def offensive_variants(folded: str) -> set[str]:
+    """Spellings of one folded offensive term the automaton should know:
+    plural, ``1`` for i or l, ``v`` for u, spelt out, punctuation in gaps."""
     variants: set[str] = set()
-    for form in forms:
+    for form in _offensive_forms(folded):
+        variants.update(spelt_out(form))
         for one in _one_variants(form):
-            variants.add(one)
-            variants.update(spelt_out(one))
+            variants.update(_spaced_phrases(one))
+    return variants
+
+
+def masked_variants(folded: str) -> set[str]:
+    """Masked spellings of one folded offensive term (``f*ck``, ``f**k``).
+
+    Kept out of the automaton (they would more than double it and slow every post);
+    the few words of a post that hold a ``*`` are looked up in a table instead.
+    """
+    variants: set[str] = set()
+    for form in _offensive_forms(folded):
         variants.update(_masked_variants(form))
     return variants
 
@@ -151,9 +192,13 @@ class TextRules:
                 self._rules[rule_id] = rule
         self._automaton = ahocorasick.Automaton()
         self._keys: dict[str, list[_Entry]] = {}
+        self._masked: dict[str, _Entry] = {}
         self._build_terms()
         for key, entries in self._keys.items():
             self._automaton.add_word(key, (len(key), tuple(entries)))
+        if "offensive" in self._rules:
+            for letter in "abcdefghijklmnopqrstuvwxyz":
+                self._automaton.add_word(letter * 3, _REPEAT_ENTRY)
         self._has_terms = bool(self._keys)
         if self._has_terms:
             self._automaton.make_automaton()
@@ -170,8 +215,14 @@ class TextRules:
         key = f" {folded} "
         entry = _Entry(rule, kind, term)
         entries = self._keys.setdefault(key, [])
-        if all(e.rule != rule or e.kind != kind for e in entries):
-            entries.append(entry)
+        for index, known in enumerate(entries):
+            if known.rule == rule and known.kind == kind:
+                # One entry per rule and kind; name it after the plainest term
+                # ("fuck", not the list's "f_u_c_k").
+                if known.label.count(" ") > term.count(" "):
+                    entries[index] = entry
+                return
+        entries.append(entry)
 
     def _add_all(self, rule: str, kind: str, terms: Iterable[str]) -> None:
         for term in terms:
@@ -215,8 +266,9 @@ class TextRules:
             for variant in offensive_variants(folded):
                 if variant not in excluded:
                     self._add(rule.id, _TERM, folded, variant)
-        for term in exceptions:
-            self._add(rule.id, _EXCEPTION, term)
+            for variant in masked_variants(folded):
+                self._masked.setdefault(variant, _Entry(rule.id, _TERM, folded))
+        self._add_all(rule.id, _EXCEPTION, exceptions)
 
     # -- scanning ---------------------------------------------------------------
 
@@ -224,27 +276,50 @@ class TextRules:
         """Every text finding for ``draft``, spans into ``draft.text``."""
         text = draft.text
         findings: list[Finding] = []
-        hits: dict[str, list[_Hit]] = {}
         folded = normalise(text)
+        hits: dict[str, list[_Hit]] = {}
         if self._has_terms:
-            padded = f" {folded.text} "
-            for end, (length, entries) in self._automaton.iter(padded):
-                start = end - length + 1
-                for entry in entries:
-                    hits.setdefault(entry.rule, []).append(_Hit(start, end - 1, entry))
-        if hits:
-            self._term_findings(text, folded, hits, draft, findings)
+            hits = self._collect(folded)
+            if _REPEAT in hits:  # a tripled letter: read "fuuuck" as "fuck"
+                folded = collapse_repeats(folded)
+                hits = self._collect(folded)
+                hits.pop(_REPEAT, None)
+            if self._masked and "*" in folded.text:
+                self._collect_masked(folded, hits)
+            if hits:
+                self._term_findings(text, folded, hits, draft, findings)
         if (
-            "personal_account" in self._rules
-            and draft.account_kind == "personal"
+            draft.account_kind == "personal"
             and "personal_account" not in hits
+            and "personal_account" in self._rules
         ):
             findings.append(self._missing_disclaimer())
         if self._personal.enabled:
             findings.extend(self._personal.scan(text))
-        if self._hashtags.enabled and "#" in text:
+        if "#" in text and self._hashtags.enabled:
             findings.extend(self._hashtags.scan(text))
         return findings
+
+    def _collect(self, folded: Normalised) -> dict[str, list[_Hit]]:
+        """Walk the automaton once over ``folded``: every hit, by rule."""
+        hits: dict[str, list[_Hit]] = {}
+        for end, (length, entries) in self._automaton.iter(f" {folded.text} "):
+            if not length:
+                hits[_REPEAT] = []
+                continue
+            start = end - length + 1
+            for entry in entries:
+                if entry.rule in hits:
+                    hits[entry.rule].append(_Hit(start, end - 1, entry))
+                else:
+                    hits[entry.rule] = [_Hit(start, end - 1, entry)]
+        return hits
+
+    def _collect_masked(self, folded: Normalised, hits: dict[str, list[_Hit]]) -> None:
+        for word in _MASKED_WORD.finditer(folded.text):
+            entry = self._masked.get(word.group())
+            if entry is not None:
+                hits.setdefault(entry.rule, []).append(_Hit(word.start(), word.end(), entry))
 
     def _term_findings(
         self,
@@ -255,23 +330,30 @@ class TextRules:
         findings: list[Finding],
     ) -> None:
         for rule_id, rule_hits in hits.items():
+            if rule_id == "personal_account" and draft.account_kind != "personal":
+                continue
+            exceptions = [(h.start, h.end) for h in rule_hits if h.entry.kind is _EXCEPTION]
+            if exceptions:
+                kept = [
+                    h
+                    for h in rule_hits
+                    if h.entry.kind is not _EXCEPTION
+                    and not any(s <= h.start and h.end <= e for s, e in exceptions)
+                ]
+                if not kept:
+                    continue
+            else:
+                kept = rule_hits
             rule = self._rules[rule_id]
-            exceptions = [(h.start, h.end) for h in rule_hits if h.entry.kind == _EXCEPTION]
-            kept = [
-                h
-                for h in rule_hits
-                if h.entry.kind != _EXCEPTION
-                and not any(s <= h.start and h.end <= e for s, e in exceptions)
-            ]
-            if rule_id == "personal_account":
+            if rule_id == "whereabouts":
+                self._whereabouts(rule, text, folded, kept, findings)
+            elif rule_id == "personal_account":
                 self._personal_account(rule, folded, kept, draft, findings)
             elif rule_id == "personal_data":
                 starts = [folded.original_span(h.start, h.end)[0] for h in kept]
                 findings.extend(self._personal.dates_of_birth(text, starts))
-            elif rule_id == "whereabouts":
-                self._whereabouts(rule, text, folded, kept, findings)
             else:
-                for hit in _longest(h for h in kept if h.entry.kind == _TERM):
+                for hit in _longest(kept) if len(kept) > 1 else kept:
                     span = folded.original_span(hit.start, hit.end)
                     if rule_id == "offensive" and not _reads_as_word(text[span[0] : span[1]]):
                         continue
@@ -287,9 +369,9 @@ class TextRules:
     ) -> None:
         if draft.account_kind != "personal":
             return
-        if not any(h.entry.kind == _DISCLAIMER for h in hits):
+        if not any(h.entry.kind is _DISCLAIMER for h in hits):
             findings.append(self._missing_disclaimer())
-        for hit in _longest(h for h in hits if h.entry.kind == _OFFICIAL_VOICE):
+        for hit in _longest(h for h in hits if h.entry.kind is _OFFICIAL_VOICE):
             span = folded.original_span(hit.start, hit.end)
             findings.append(
                 Finding(
@@ -320,10 +402,13 @@ class TextRules:
         hits: list[_Hit],
         findings: list[Finding],
     ) -> None:
+        found = [h for h in hits if h.entry.kind is _TERM]
+        places = [h for h in hits if h.entry.kind is _PLACE]
+        if not found and not places:
+            return  # only time words ("today", "now"): nobody said where they are
         window = int(rule.settings.get("window", 80))
-        found = [h for h in hits if h.entry.kind == _TERM]
-        times = [h for h in hits if h.entry.kind == _TIME]
-        for place in (h for h in hits if h.entry.kind == _PLACE):
+        times = [h for h in hits if h.entry.kind is _TIME]
+        for place in places:
             near = [t for t in times if place.end <= t.start <= place.end + window]
             if near:
                 found.append(_Hit(place.start, near[0].end, place.entry))
@@ -394,8 +479,8 @@ PERSONAL_DATA_PATTERNS: dict[str, str] = {
     "card_number": r"\d(?:[ \-]?\d){12,18}(?![\d\w])",
     "uk_phone": r"(?:\+44\s?(?:\(0\)\s?)?|\(?0)\d(?:[\s\-)]{0,2}\d){8,9}(?!\d)",
     "ni_number": (
-        r"\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-TW-Z][A-CEGHJ-NPQR-TW-Z]"
-        r"\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b"
+        r"(?i:\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-TW-Z][A-CEGHJ-NPQR-TW-Z]"
+        r"\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b)"
     ),
     "uk_postcode": (
         r"\b(?:GIR\s?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-HJKPSTUW\d]?\s?\d[ABD-HJLNP-UW-Z]{2})\b"
@@ -406,6 +491,11 @@ PERSONAL_DATA_PATTERNS: dict[str, str] = {
     ),
 }
 _COMPILED = {kind: re.compile(pattern) for kind, pattern in PERSONAL_DATA_PATTERNS.items()}
+# "jo[at]example[dot]ac[dot]uk", "jo (at) example (dot) com"
+_SPELT_EMAIL = re.compile(
+    r"(?i)[a-z0-9._%+\-]+\s?[\[(]\s?at\s?[\])]\s?[a-z0-9\-]+"
+    r"(?:\s?(?:[\[(]\s?dot\s?[\])]|\.)\s?[a-z0-9\-]+)+"
+)
 
 _PERSONAL_DATA_LABELS = {
     "email": "an email address",
@@ -423,6 +513,23 @@ _PERSONAL_DATA_LABELS = {
 _DIGIT_RUN = re.compile(
     r"[0-9](?:(?:[ \-()]{0,2}[0-9]){5,18}|[A-Z0-9]?\s?[0-9][ABD-HJLNP-UW-Z]{2}\b)"
 )
+
+
+def _shape_table() -> bytes:
+    table = bytearray(b"x" * 256)
+    for char in b" -()":
+        table[char] = ord("0")
+    for char in b"0123456789":
+        table[char] = ord("9")
+    for char in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        table[char] = ord("A")
+    return bytes(table)
+
+
+# digit -> 9, separator -> 0, capital -> A, anything else -> x
+_SHAPE = _shape_table()
+_SEPARATOR_AS_DIGIT = bytes.maketrans(b"0", b"9")
+_NOT_DIGITS = str.maketrans("", "", "0123456789")
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
 _EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}\b")
 
@@ -475,8 +582,21 @@ class _PersonalDataScanner:
         if self.rule is None:
             return []
         findings: list[Finding] = []
-        if "email" in self.kinds and "@" in text:
-            self._emails(text, findings)
+        if "email" in self.kinds:
+            if "@" in text:
+                self._emails(text, findings)
+            lowered = text.lower()
+            if ("[" in text or "(" in text) and ("at]" in lowered or "at)" in lowered):
+                findings.extend(
+                    self._finding("email", text, *m.span()) for m in _SPELT_EMAIL.finditer(text)
+                )
+        if text.isascii():
+            # A table lookup says whether the post has a run of six digits (or
+            # separators) or the inward half of a postcode ("9JT"); most have neither,
+            # and skip the scan below.
+            shape = text.encode("ascii").translate(_SHAPE)
+            if b"9AA" not in shape and b"999999" not in shape.translate(_SEPARATOR_AS_DIGIT):
+                return findings
         for run in _DIGIT_RUN.finditer(text):
             self._digits(text, run.start(), run.end(), findings)
         return findings
@@ -494,7 +614,8 @@ class _PersonalDataScanner:
 
     def _digits(self, text: str, start: int, end: int, findings: list[Finding]) -> None:
         kinds = self.kinds
-        digits = sum(ch.isdigit() for ch in text[start:end])
+        run = text[start:end]
+        digits = len(run) - len(run.translate(_NOT_DIGITS))
         if digits < 6:  # the inward half of a postcode
             if "uk_postcode" in kinds:
                 self._search("uk_postcode", text, max(0, start - 4), end, findings)
@@ -612,7 +733,21 @@ class _HashtagScanner:
         )
 
 
-@lru_cache(maxsize=16)
+_COMPILED_RULES: dict[str, TextRules] = {}
+_COMPILED_RULES_KEEP = 8
+
+
 def compile_text_rules(policy: Policy) -> TextRules:
-    """The compiled text rules of ``policy`` (built once per policy object)."""
-    return TextRules(policy)
+    """The compiled text rules of ``policy``.
+
+    Built once per policy *content* (its digest), so a caller that loads the policy
+    file again for every check still pays the build (a few hundred milliseconds for
+    the shipped policy) once.
+    """
+    rules = _COMPILED_RULES.get(policy.digest)
+    if rules is None:
+        rules = TextRules(policy)
+        if len(_COMPILED_RULES) >= _COMPILED_RULES_KEEP:
+            _COMPILED_RULES.pop(next(iter(_COMPILED_RULES)))
+        _COMPILED_RULES[policy.digest] = rules
+    return rules

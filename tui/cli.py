@@ -21,6 +21,7 @@ from scheduler import services
 from scheduler.errors import GatepostError
 from scheduler.store import Store, data_dir, default_url, sqlite_url
 from scheduler.views import Actor, Attachment, PostView
+from tui.commands.check import check_command
 from tui.commands.credentials import register as register_credential_commands
 from tui.commands.daemon import register as register_daemon_commands
 
@@ -804,6 +805,9 @@ def audit_log(
 
 # `daemon`, `status`, and the post actions the daemon carries out (retract, correct, repeat)
 register_daemon_commands(cli, posts)
+
+
+cli.add_command(check_command)
 
 
 def main() -> None:
