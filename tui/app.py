@@ -67,12 +67,12 @@ class GatepostApp(App[None]):
     DEFAULT_MODE = "queue"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "switch_mode('queue')", "Queue", show=False),
-        Binding("2", "switch_mode('review')", "Review", show=False),
-        Binding("3", "switch_mode('calendar')", "Calendar", show=False),
-        Binding("4", "switch_mode('assets')", "Assets", show=False),
-        Binding("5", "switch_mode('accounts')", "Accounts", show=False),
-        Binding("6", "switch_mode('audit')", "Audit", show=False),
+        Binding("1", "show_view('queue')", "Queue", show=False),
+        Binding("2", "show_view('review')", "Review", show=False),
+        Binding("3", "show_view('calendar')", "Calendar", show=False),
+        Binding("4", "show_view('assets')", "Assets", show=False),
+        Binding("5", "show_view('accounts')", "Accounts", show=False),
+        Binding("6", "show_view('audit')", "Audit", show=False),
         Binding("n", "new_post", "New post"),
         Binding("question_mark,f1", "help", "Keys"),
         Binding("u", "switch_identity", "Switch person"),
@@ -111,7 +111,11 @@ class GatepostApp(App[None]):
         ]
         self.add_mode("queue", lambda: QueueScreen(self.store))
         self.add_mode("review", lambda: ReviewScreen(self.store))
+        # Every view of the design, available or not: the bar at the top always shows
+        # the same six, so the layout does not shift as views are added.
+        self.all_views: list[tuple[str, str, str]] = list(self.views)
         for mode, key, label, module_name, class_name in OPTIONAL_VIEWS:
+            self.all_views.append((mode, key, label))
             screen_class = _optional(module_name, class_name)
             if screen_class is not None:
                 self.views.append((mode, key, label))
@@ -166,10 +170,8 @@ class GatepostApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_identity":
             return self.demo
-        if action == "switch_mode" and parameters:
+        if action == "show_view" and parameters:
             return any(mode == parameters[0] for mode, _, _ in self.views)
-        if action == "new_post":
-            return _optional("tui.screens.compose", "ComposeScreen") is not None
         return True
 
     def action_switch_identity(self) -> None:
@@ -255,6 +257,14 @@ class GatepostApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(describe_keys(self.screen)))
+
+    def action_show_view(self, mode: str) -> None:
+        """Open one of the views (the number keys, the bar at the top)."""
+        if not any(mode == available for available, _, _ in self.views):
+            self.notify(f"The {mode} view is not part of this build.", severity="warning")
+            return
+        if mode != self.current_mode:
+            self.switch_mode(mode)
 
     async def action_show_state(self, state: str) -> None:
         """Show the posts in `state` in the queue (the status bar's keys)."""
@@ -351,7 +361,7 @@ class GatepostApp(App[None]):
                 yield SystemCommand(
                     f"Go to {label}",
                     f"key: {key}",
-                    lambda mode=mode: self.call_later(self.switch_mode, mode),
+                    lambda mode=mode: self.call_later(self.action_show_view, mode),
                 )
 
 

@@ -127,8 +127,15 @@ def init(ctx: Context) -> None:
 
 @cli.command()
 @click.option("--fresh", is_flag=True, help="Throw away the demo database and seed it again.")
-def demo(fresh: bool) -> None:
-    """Seed a demo database (outbox accounts, people, assets, posts in every state)."""
+@click.option(
+    "--tui/--no-tui",
+    "open_tui",
+    default=None,
+    help="Open the terminal app on the demo (default: when run in a terminal).",
+)
+def demo(fresh: bool, open_tui: bool | None) -> None:
+    """Seed a demo database (outbox accounts, people, assets, posts in every state)
+    and open the terminal app on it."""
     from scheduler.demo import seed_demo
 
     database, outbox = demo_paths()
@@ -160,8 +167,22 @@ def demo(fresh: bool) -> None:
         click.echo("")
         click.echo("Try: gatepost --demo posts list")
         click.echo("     gatepost --demo --as bob posts inbox")
+        if open_tui is None:
+            open_tui = sys.stdin.isatty() and sys.stdout.isatty()
+        if open_tui:
+            context = click.get_current_context().find_object(Context)
+            _open_demo_app(store, context.as_login if context is not None else None)
     finally:
         store.dispose()
+
+
+def _open_demo_app(store: Store, as_login: str | None) -> None:
+    """The terminal app on the demo database, as the demo's author unless `--as` says."""
+    from scheduler.demo import AUTHOR
+    from tui.app import GatepostApp
+
+    actor = services.resolve_actor(store, as_login or AUTHOR)
+    GatepostApp(store, actor, demo=True).run()
 
 
 @cli.group()
@@ -803,11 +824,11 @@ def audit_log(
         )
 
 
+cli.add_command(check_command)
+
+
 # `daemon`, `status`, and the post actions the daemon carries out (retract, correct, repeat)
 register_daemon_commands(cli, posts)
-
-
-cli.add_command(check_command)
 
 
 def main() -> None:

@@ -13,28 +13,47 @@ from textual.widgets import Static
 
 # Keys Textual handles on its own, worth telling a newcomer about.
 BUILT_IN_KEYS = (
+    ("↑ ↓ pgup pgdn", "Move in lists and tables (j and k too)"),
+    ("enter", "Open or choose"),
     ("ctrl+p", "Command palette: every action, searchable"),
     ("tab / shift+tab", "Move between parts of the screen"),
     ("ctrl+q", "Quit"),
 )
 
 
+# Bindings every Textual screen inherits; the "Built in" section names them once.
+INHERITED_ACTIONS = frozenset(
+    {"app.focus_next", "app.focus_previous", "focus_next", "focus_previous", "screen.copy_text"}
+)
+
+
+def _place(node: object, app: object) -> str:
+    if node is app:
+        return "everywhere"
+    return type(node).__name__.removesuffix("Screen") or type(node).__name__
+
+
 def describe_keys(screen: Screen[object]) -> list[tuple[str, str, str]]:
-    """(where, key, what) for every binding active on `screen`, app-wide ones last."""
-    rows: list[tuple[str, str, str]] = []
-    seen: set[tuple[str, str]] = set()
+    """(where, keys, what) for every binding active on `screen`, app-wide ones last.
+
+    Keys of Textual's own widgets (scrolling a list, moving in a text box) are left out:
+    they behave as everywhere else. Keys that do the same thing share a line.
+    """
     app: App[object] = screen.app
+    grouped: dict[tuple[str, str], list[str]] = {}
     for key, active in screen.active_bindings.items():
         binding = active.binding
-        if not binding.description or binding.system:
+        if not binding.description or binding.system or binding.action in INHERITED_ACTIONS:
             continue
-        where = "everywhere" if active.node is app else type(active.node).__name__
-        display = app.get_key_display(binding)
-        if (display, binding.description) in seen:
+        node = active.node
+        if node is not app and type(node).__module__.startswith("textual."):
             continue
-        seen.add((display, binding.description))
-        rows.append((where, display or key, binding.description))
-    rows.sort(key=lambda row: (row[0] == "everywhere", row[0]))
+        display = app.get_key_display(binding) or key
+        keys = grouped.setdefault((_place(node, app), binding.description), [])
+        if display not in keys:
+            keys.append(display)
+    rows = [(where, " / ".join(keys), what) for (where, what), keys in grouped.items()]
+    rows.sort(key=lambda row: row[0] == "everywhere")
     return rows
 
 

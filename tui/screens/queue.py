@@ -344,6 +344,15 @@ class QueueScreen(Screen[None]):
             lines.append(Content.from_markup("[$warning]$reason[/]", reason=post.state_reason))
         if post.last_error and post.state in ("failed", "unknown"):
             lines.append(Content.from_markup("[$error]$error[/]", error=post.last_error))
+        if post.remote_url and post.state in ("published", "retracted"):
+            lines.append(Content.from_markup("[dim]out at[/dim] $url", url=post.remote_url))
+        if post.state == "scheduled" and post.approval is not None:
+            who = (
+                "the gate (nothing to hold it)"
+                if post.approval.automatic
+                else post.approval.approver
+            )
+            lines.append(Content.from_markup("[dim]approved by[/dim] $who", who=who))
         lines.append(Content(post.text))
         hints = self._action_hints(post)
         if hints:

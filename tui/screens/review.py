@@ -210,7 +210,7 @@ class ReviewScreen(Screen[None]):
         self.load_post(self.posts[index].id)
 
     def _list_label(self, post: PostView) -> Content:
-        first_line = " ".join(post.text.split())[:60]
+        first_line = " ".join(post.text.split())[:80]
         return Content.from_markup(
             "[b]#$id[/b] $account [dim]$findings[/dim]\n[dim]$text[/dim]",
             id=str(post.id),
@@ -267,6 +267,10 @@ class ReviewScreen(Screen[None]):
         findings.add_options(
             Option(describe_finding(f, self.asset_titles), id=str(f.id)) for f in post.findings
         )
+        if not post.findings:
+            findings.add_option(
+                Option("The gate found nothing to hold this post.", id="none", disabled=True)
+            )
         if post.findings:
             keep = 0
             if previous is not None:
@@ -309,6 +313,11 @@ class ReviewScreen(Screen[None]):
         elif waiting:
             verdict.update(
                 f"{len(waiting)} finding(s) still to sign off (space) before it can be approved."
+            )
+        elif not post.findings:
+            verdict.update(
+                "No findings; this account needs approval for every post: "
+                "a approves, b sends it back."
             )
         else:
             verdict.update("Every finding is signed off: a approves, b sends it back.")

@@ -112,8 +112,8 @@ def _age(seconds: int) -> str:
 class ViewsBar(Widget):
     """The strip of views at the top: the key for each, the current one in bold.
 
-    The app says which views exist (`app.views`: (mode, key, label) triples), so screens
-    added later appear here without this widget knowing them.
+    The app says which views there are (`app.all_views`, (mode, key, label) triples); all
+    are shown alike, so the bar does not change as views are added to the app.
     """
 
     DEFAULT_CSS = """
@@ -130,13 +130,13 @@ class ViewsBar(Widget):
         self.current = current
 
     def render(self) -> Content:
-        views = getattr(self.app, "views", ())
+        views = getattr(self.app, "all_views", ())
         parts = [Content.from_markup("[b]Gatepost[/b]")]
         for mode, key, label in views:
             if mode == self.current:
                 markup = "[reverse b] $key $label [/]"
             else:
-                markup = f"[@click=app.switch_mode('{mode}')] [b]$key[/b] $label [/]"
+                markup = f"[@click=app.show_view('{mode}')] [b]$key[/b] $label [/]"
             parts.append(Content.from_markup(markup, key=key, label=label))
         parts.append(Content.from_markup("[dim]? keys   ctrl+p commands[/dim]"))
         return Content(" ").join(parts)

@@ -1,0 +1,153 @@
+"""The app around the screens: views, help, the command palette, identity, the daemon's
+events arriving from another thread, and errors shown as notifications."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from scheduler import services
+from scheduler.store import Store, sqlite_url
+from scheduler.views import Actor
+from tests.snapshots.demo_app import (
+    DEMO_NOW,
+    SIZE,
+    demo_app,
+    fixed_clock,
+    open_store,
+    seed_demo_database,
+    settled,
+    wait_until,
+)
+from tui.app import GatepostApp
+from tui.screens.help import HelpScreen
+from tui.screens.queue import QueueScreen
+from tui.screens.review import ReviewScreen
+from tui.widgets.statusbar import StatusBar
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return seed_demo_database(tmp_path_factory.mktemp("demo-template"))
+
+
+@pytest.fixture
+def store(template: Path, tmp_path: Path) -> Iterator[Store]:
+    store = open_store(template, tmp_path)
+    yield store
+    store.dispose()
+
+
+def errors(app: GatepostApp) -> list[tuple[str, str]]:
+    return [(n.title, n.message) for n in app._notifications if n.severity == "error"]
+
+
+async def test_number_keys_switch_views_and_help_lists_the_keys(store: Store) -> None:
+    app = demo_app(store, "bob")
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        await pilot.press("2")
+        await settled(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        listed = str(app.screen.query_one("#help-keys").render())
+        for line in ("Approve", "Send back", "Findings", "Switch person", "Queue"):
+            assert line in listed
+        # Textual's own widget keys are not repeated here.
+        assert "Scroll Left" not in listed
+        await pilot.press("escape")
+        assert isinstance(app.screen, ReviewScreen)
+        await pilot.press("1")
+        await settled(pilot)
+        assert isinstance(app.screen, QueueScreen)
+
+
+async def test_the_palette_offers_each_action_of_the_screen(store: Store) -> None:
+    app = demo_app(store, "bob")
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        for title in ("Filter", "State", "Account", "Sort", "Go to #", "Keys", "Switch person"):
+            assert title in titles
+        assert "Go to Review" in titles
+        # Run one from the palette as a person would: it filters the queue by state.
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Failed posts")
+        await settled(pilot)
+        await pilot.press("enter")
+        await settled(pilot)
+        failed = [p.id for p in services.list_posts(store, states=["failed"])]
+        table = app.screen.query_one("#queue-table")
+        assert [p.id for p in table.loaded_rows()] == failed
+
+
+@dataclass(frozen=True)
+class DaemonEvent:
+    kind: str
+    post_id: int | None
+    at: datetime
+    detail: str = ""
+
+
+async def test_daemon_events_from_another_thread_reach_the_status_bar(store: Store) -> None:
+    app = demo_app(store, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        bar = app.screen.query_one(StatusBar)
+        assert "not heard from" in str(bar.render())
+        before = app.posts_version
+        sender = threading.Thread(
+            target=app.bridge, args=(DaemonEvent("published", 10, DEMO_NOW, "outbox"),)
+        )
+        sender.start()
+        sender.join()
+        await wait_until(pilot, lambda: app.posts_version > before)
+        assert "daemon ●" in str(bar.render())
+
+
+async def test_identity_switch_is_refused_outside_a_demo_database(tmp_path: Path) -> None:
+    store = Store(sqlite_url(tmp_path / "real.sqlite3"), clock=fixed_clock)
+    admin_view = services.init_database(store)
+    admin = Actor(admin_view.login, admin_view.role)
+    services.add_user(store, admin, "bob", role="approver")
+    app = GatepostApp(store, admin, demo=False, status_interval=60)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settled(pilot)
+            # No key for it outside the demo...
+            assert app.check_action("switch_identity", ()) is False
+            # ...and the services refuse it even when asked directly.
+            app.switch_identity("bob")
+            await settled(pilot)
+            assert app.actor.login == admin.login
+            assert any(title == "Cannot switch person" for title, _ in errors(app))
+    finally:
+        store.dispose()
+
+
+async def test_an_unexpected_failure_is_a_notification_with_its_reason(store: Store) -> None:
+    app = demo_app(store, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        store.dispose()
+        # The database vanishes under the app: the next read fails.
+        (Path(store.url.removeprefix("sqlite:///"))).unlink()
+        Path(store.url.removeprefix("sqlite:///")).mkdir()
+        app.refresh_status()
+        await settled(pilot)
+        assert errors(app), "the failure was not shown"
+        assert app.is_running
+
+
+def test_the_bridge_describes_events_in_words() -> None:
+    from tui.bridge import describe_event
+
+    event = DaemonEvent("failed", 3, datetime(2026, 1, 1, tzinfo=UTC), "rate limited")
+    assert describe_event(event) == "post 3: failed (rate limited)"
