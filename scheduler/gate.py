@@ -15,18 +15,56 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from scheduler.errors import GatepostError, InvalidInput
 from scheduler.models import Account, Asset, AssetBlob, Finding, Post, PostAsset, Setting
 
 POLICY_PATH_SETTING = "policy_path"
 
 
-def _policy(session: Session) -> Any:
+def policy(session: Session) -> Any:
+    """The policy in force: the file named by the ``policy_path`` setting, else the
+    shipped default."""
     from compliance import Policy
 
     configured = session.get(Setting, POLICY_PATH_SETTING)
     if configured is not None and configured.value:
         return Policy.load(configured.value)
     return Policy.default()
+
+
+# Older name, kept for callers written against it.
+_policy = policy
+
+
+def hash_image(data: bytes) -> dict[str, str]:
+    """The perceptual hashes of an image for the library: ``phash``, ``dhash`` and the
+    gate's full ``image_hashes`` JSON. Raises ``InvalidInput`` when the bytes are not an
+    image the gate can read safely (unknown format, truncated, a decompression bomb)."""
+    from compliance.assets import UnreadableImageError, image_hashes
+
+    try:
+        hashes = image_hashes(data)
+    except UnreadableImageError as exc:
+        raise InvalidInput(f"not an image the gate can read: {exc}") from exc
+    return {"phash": hashes.phash, "dhash": hashes.dhash, "image_hashes": hashes.to_json()}
+
+
+def match_library(session: Session, data: bytes) -> tuple[Asset, str, int] | None:
+    """The library asset ``data`` looks like (same bytes, similar picture, or a logo found
+    inside it), with how it matched and the distance; ``None`` when nothing matches."""
+    index = asset_index(session)
+    if index is None:
+        return None
+    try:
+        found = index.match(data)
+    except ValueError:
+        return None
+    if found is None:
+        return None
+    asset = session.get(Asset, int(found.record.asset_id))
+    if asset is None:
+        return None
+    return asset, str(found.method), int(found.distance)
 
 
 def asset_record(asset: Asset) -> Any:
@@ -90,14 +128,17 @@ def draft_for(session: Session, post: Post, account: Account) -> Any:
 
 def check_post(session: Session, post: Post, account: Account, *, now: datetime) -> Sequence[Any]:
     """Run the gate on ``post`` as of ``now`` and return its findings (``compliance.Finding``)."""
-    from compliance import check
+    from compliance import ComplianceError, check
 
-    verdict = check(
-        draft_for(session, post, account),
-        _policy(session),
-        assets=asset_index(session),
-        now=now,
-    )
+    try:
+        verdict = check(
+            draft_for(session, post, account),
+            policy(session),
+            assets=asset_index(session),
+            now=now,
+        )
+    except (ComplianceError, OSError) as exc:
+        raise GatepostError(f"the compliance gate cannot run: {exc}", "Compliance gate") from exc
     return tuple(verdict.findings)
 
 

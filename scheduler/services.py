@@ -48,6 +48,7 @@ from scheduler.views import (
     AccountView,
     Actor,
     ApprovalView,
+    AssetMatchView,
     AssetView,
     Attachment,
     AttachmentView,
@@ -510,9 +511,10 @@ def add_asset(
     """Add a file to the asset library with permission ``pending``.
 
     Its bytes are kept in the database (so every machine sharing it sees them).
-    ``hashes`` may carry ``phash``, ``dhash`` and ``image_hashes`` (the gate's JSON)
-    computed by the caller. Raises ``InvalidInput`` for an empty file, an unknown kind,
-    a file already in the library, or a window that ends before it starts.
+    Its perceptual hashes are computed here unless the caller passes ``hashes``
+    (``phash``, ``dhash`` and the gate's ``image_hashes`` JSON). Raises ``InvalidInput``
+    for an empty file, a file that is not a readable image, an unknown kind, a file
+    already in the library, or a window that ends before it starts.
     """
     if not data:
         raise InvalidInput("the file is empty")
@@ -521,7 +523,8 @@ def add_asset(
     if valid_from and valid_until and valid_until <= valid_from:
         raise InvalidInput("the validity window ends before it starts")
     digest = hashlib.sha256(data).hexdigest()
-    hashes = hashes or {}
+    if hashes is None:
+        hashes = gate.hash_image(data)
     with store.write() as session:
         taken = session.exec(select(Asset).where(Asset.content_hash == digest)).first()
         if taken is not None:
@@ -639,6 +642,17 @@ def update_asset(store: Store, actor: Actor, asset_id: int, **changes: Any) -> A
             after=dict(changes),
         )
         return _asset_view(asset)
+
+
+def find_matching_asset(store: Store, data: bytes) -> AssetMatchView | None:
+    """The library asset a picture looks like (the same file, a resized or re-encoded
+    copy, or a registered logo inside it), or ``None``."""
+    with store.read() as session:
+        found = gate.match_library(session, data)
+        if found is None:
+            return None
+        asset, method, distance = found
+        return AssetMatchView(asset=_asset_view(asset), method=method, distance=distance)
 
 
 def get_asset(store: Store, asset_id: int) -> AssetView:
@@ -1679,6 +1693,36 @@ def _loads(text: str) -> Mapping[str, Any]:
     except ValueError:
         return {"unreadable": text}
     return value if isinstance(value, dict) else {"value": value}
+
+
+def set_policy_path(store: Store, actor: Actor, path: str | None) -> str:
+    """Use the policy file at ``path`` for every check from now on (admins only);
+    ``None`` goes back to the shipped default. Returns the path in force ("" for the
+    default). Raises ``InvalidInput`` when the file cannot be read as a policy."""
+    _require(actor, Role.ADMIN, "change the policy")
+    if path:
+        from compliance import ComplianceError, Policy
+
+        try:
+            Policy.load(path)
+        except (ComplianceError, OSError) as exc:
+            raise InvalidInput(f"cannot use {path} as the policy: {exc}") from exc
+    with store.write() as session:
+        setting = session.get(Setting, gate.POLICY_PATH_SETTING)
+        before = setting.value if setting is not None else ""
+        setting = setting or Setting(key=gate.POLICY_PATH_SETTING)
+        setting.value = path or ""
+        session.add(setting)
+        append_event(
+            session,
+            at=store.now(),
+            actor=actor.login,
+            action="policy.use",
+            subject="policy",
+            before={"path": before},
+            after={"path": setting.value},
+        )
+        return setting.value
 
 
 def mark_demo(store: Store) -> None:

@@ -250,6 +250,16 @@ class AssetView(_View):
 
 
 @dataclass(frozen=True)
+class AssetMatchView(_View):
+    """A library asset that a picture looks like: ``method`` is ``exact``, ``hash`` or
+    ``features`` (a logo found inside a larger picture)."""
+
+    asset: AssetView
+    method: str
+    distance: int
+
+
+@dataclass(frozen=True)
 class AuditEventView(_View):
     seq: int
     at: datetime

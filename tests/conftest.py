@@ -116,6 +116,25 @@ def sqlite_store(tmp_path: Path, clock: SettableClock) -> Iterator[Store]:
         opened.dispose()
 
 
+def make_png(seed: int, size: tuple[int, int] = (96, 96)) -> bytes:
+    """A small PNG whose picture depends on ``seed`` (different seeds look different)."""
+    import io
+    import random
+
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)
+    image = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(8):
+        x0, y0 = rng.randrange(size[0]), rng.randrange(size[1])
+        x1, y1 = x0 + rng.randrange(10, 60), y0 + rng.randrange(10, 60)
+        draw.rectangle((x0, y0, x1, y1), fill=tuple(rng.randrange(256) for _ in range(3)))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 class Team:
     """The people of a test database: the first admin, two authors and two approvers."""
 

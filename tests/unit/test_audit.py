@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from scheduler import services
 from scheduler.store import Store
-from tests.conftest import Team
+from tests.conftest import Team, make_png
 
 
 def _busy_log(store: Store, team: Team) -> None:
@@ -16,7 +16,7 @@ def _busy_log(store: Store, team: Team) -> None:
     services.submit_post(store, team.alice, post.id)
     services.approve_post(store, team.bob, post.id)
     services.grant_role(store, team.admin, "dave", "approver")
-    asset = services.add_asset(store, team.admin, b"logo bytes", filename="logo.png", kind="logo")
+    asset = services.add_asset(store, team.admin, make_png(3), filename="logo.png", kind="logo")
     services.set_asset_permission(store, team.admin, asset.id, "approved")
 
 

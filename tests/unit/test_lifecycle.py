@@ -11,7 +11,7 @@ from scheduler import lifecycle, services
 from scheduler.errors import IllegalTransition, InvalidInput, PermissionDenied, StaleEdit
 from scheduler.models import Post, PostState
 from scheduler.store import Store
-from tests.conftest import NOW, SettableClock, Team
+from tests.conftest import NOW, SettableClock, Team, make_png
 
 LATER = "2026-12-01 09:00"  # a Tuesday, GMT
 
@@ -95,8 +95,8 @@ def test_every_part_of_the_fingerprint_voids_the_approval(
 
 
 def test_changing_an_attached_asset_changes_the_fingerprint(store: Store, team: Team) -> None:
-    first = services.add_asset(store, team.admin, b"picture one", filename="one.png")
-    second = services.add_asset(store, team.admin, b"picture two", filename="two.png")
+    first = services.add_asset(store, team.admin, make_png(1), filename="one.png")
+    second = services.add_asset(store, team.admin, make_png(2), filename="two.png")
     post = services.create_post(
         store, team.alice, account="uni-news", text="Look", at=LATER, attachments=[first.id]
     )
