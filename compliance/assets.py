@@ -21,7 +21,7 @@ Looking alike is decided in two steps:
    (normalised cross-correlation over the part that is visible), so a cropped logo or a
    logo placed inside a larger picture is recognised and chance feature matches between
    different logos that share a letter or a shape are not. The candidate is scaled to
-   ``CANDIDATE_SIDE`` pixels and the search stops at the first verified logo, so the
+   a bounded size and the search stops at the first verified logo, so the
    cost is bounded (about ten milliseconds, see the benchmark).
 
 :func:`image_hashes` computes everything the index needs from the bytes once, as a plain
@@ -39,7 +39,7 @@ import hashlib
 import json
 import struct
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
@@ -71,11 +71,13 @@ DEFAULT_MAX_PIXELS = 50_000_000
 #: Formats the platforms accept; anything else is refused without trying other decoders.
 ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP")
 #: Long side of the working copy an image is reduced to after decoding.
-WORKING_SIDE = 640
-#: Long side a candidate is scaled to for the feature search.
-CANDIDATE_SIDE = 640
+WORKING_SIDE = 1024
+#: The feature search looks at a candidate twice, at two sizes: first about the size of
+#: a registered logo's features (the picture is mostly the logo: a crop or a copy), then
+#: larger (the logo is a quarter or more of a larger picture). (long side, ORB features)
+_CANDIDATE_PASSES = ((400, 1000), (960, 3000))
 #: Long side a registered logo is scaled to before its features are taken.
-FEATURE_SIDE = 320
+FEATURE_SIDE = 400
 
 #: Side of the square hashes: 16 gives 256-bit pHash and dHash.
 HASH_SIZE = 16
@@ -91,14 +93,14 @@ _MAX_COMBINED_DISTANCE = 44
 
 # Feature search settings.
 _LOGO_FEATURES = 400
-_CANDIDATE_FEATURES = 1500
 _PRESELECT_DISTANCE = 64  # of 256 bits, for the one-pass preselection over all logos
 _RATIO = 0.8
 _MIN_INLIERS = 12
-_MAX_LOGOS_VERIFIED = 4
+_MAX_LOGOS_VERIFIED = 6
+_MIN_VOTES = 8
 # Verification of a feature match against the stored thumbnail.
 _MIN_VISIBLE = 0.6  # at least this share of the logo must be inside the candidate
-_MIN_CORRELATION = 0.6
+_MIN_CORRELATION = 0.8
 
 
 class UnreadableImageError(ValueError):
@@ -123,6 +125,8 @@ class DecodedImage:
     width: int
     height: int
     exif: Image.Exif
+    #: XMP metadata in the file names a GPS position (``exif:GPSLatitude``).
+    xmp_location: bool = False
 
 
 def content_hash(data: bytes) -> str:
@@ -136,7 +140,7 @@ def decode_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     formats: Iterable[str] = ACCEPTED_FORMATS,
 ) -> DecodedImage:
-    """Decode ``data`` defensively and return a working copy at most 640 px on a side.
+    """Decode ``data`` defensively and return a working copy at most ``WORKING_SIDE`` px a side.
 
     Transparency is flattened onto white. The pixel count is checked from the header
     before any decoding, and Pillow's own decompression-bomb warning is treated as an
@@ -159,6 +163,7 @@ def decode_image(
                     "too_large",
                 )
             exif = image.getexif()
+            xmp_location = _xmp_names_location(image.info)
             fmt = image.format or ""
             if fmt == "JPEG":
                 # Let libjpeg decode at a reduced scale: much faster for big photos.
@@ -186,7 +191,25 @@ def decode_image(
     except (ValueError, SyntaxError, EOFError, struct.error, MemoryError) as exc:
         # Pillow's plugins signal malformed headers with any of these.
         raise UnreadableImageError(f"The image cannot be decoded: {exc}.", "corrupt") from exc
-    return DecodedImage(working=working, format=fmt, width=width, height=height, exif=exif)
+    return DecodedImage(
+        working=working,
+        format=fmt,
+        width=width,
+        height=height,
+        exif=exif,
+        xmp_location=xmp_location,
+    )
+
+
+def _xmp_names_location(info: Mapping[Any, Any]) -> bool:
+    """XMP packets (JPEG ``xmp``, PNG ``XML:com.adobe.xmp``) holding a GPS latitude."""
+    for key, value in info.items():
+        if "xmp" not in str(key).lower():
+            continue
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        if "GPSLatitude" in text or "GPSLongitude" in text:
+            return True
+    return False
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -332,7 +355,7 @@ def _decode_thumbnail(text: str) -> np.ndarray | None:
 
 
 def _orb(n_features: int) -> cv2.ORB:
-    return cv2.ORB_create(nfeatures=n_features, scaleFactor=1.2, nlevels=8, fastThreshold=12)
+    return cv2.ORB.create(nfeatures=n_features, scaleFactor=1.2, nlevels=8, fastThreshold=12)
 
 
 @dataclass(frozen=True)
@@ -486,17 +509,7 @@ class AssetIndex:
         )
         self._owner = np.array(owners, dtype=np.int64)
         self._logos = logos
-        self._logo_descriptors = (
-            np.vstack([logo.descriptors for logo in logos])
-            if logos
-            else np.zeros((0, 32), np.uint8)
-        )
-        self._logo_owner = (
-            np.concatenate([np.full(len(logo.descriptors), i) for i, logo in enumerate(logos)])
-            if logos
-            else np.zeros(0, np.int64)
-        )
-        self._matcher = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=False)
+        self._features = _LogoFeatures(logos)
 
     def __len__(self) -> int:
         return len(self._records)
@@ -577,43 +590,53 @@ class AssetIndex:
     def _match_features(self, grey: Image.Image) -> AssetMatch | None:
         if not self._logos:
             return None
-        array = _scaled_grey_array(grey, CANDIDATE_SIDE)
-        keypoints, descriptors = _orb(_CANDIDATE_FEATURES).detectAndCompute(array, None)
+        for side, n_features in _CANDIDATE_PASSES:
+            found = self._match_features_at(grey, side, n_features)
+            if found is not None:
+                return found
+        return None
+
+    def _match_features_at(
+        self, grey: Image.Image, side: int, n_features: int
+    ) -> AssetMatch | None:
+        array = _scaled_grey_array(grey, side)
+        keypoints, descriptors = _orb(n_features).detectAndCompute(array, None)
         if descriptors is None or len(keypoints) < _MIN_INLIERS:
             return None
-        # One pass over every logo's descriptors picks the few logos worth verifying.
-        nearest = self._matcher.match(descriptors, self._logo_descriptors)
-        close = [m.trainIdx for m in nearest if m.distance <= _PRESELECT_DISTANCE]
-        votes = np.bincount(self._logo_owner[close], minlength=len(self._logos))
+        pairs = self._features.pairs(descriptors)
         points = np.array([kp.pt for kp in keypoints], dtype=np.float32)
-        for logo in np.argsort(-votes)[:_MAX_LOGOS_VERIFIED]:
-            if votes[logo] < _MIN_INLIERS:
+        votes = pairs.votes
+        for logo in np.argsort(-votes, kind="stable")[:_MAX_LOGOS_VERIFIED]:
+            if votes[logo] < _MIN_VOTES:
                 break
-            found = self._verify_logo(self._logos[int(logo)], points, descriptors, array)
+            found = self._verify_logo(int(logo), pairs, points, array)
             if found is not None:
                 return found
         return None
 
     def _verify_logo(
-        self, logo: _Logo, points: np.ndarray, descriptors: np.ndarray, array: np.ndarray
+        self, number: int, pairs: _DescriptorPairs, points: np.ndarray, array: np.ndarray
     ) -> AssetMatch | None:
-        pairs = self._matcher.knnMatch(logo.descriptors, descriptors, k=2)
-        good = [
-            pair[0]
-            for pair in pairs
-            if len(pair) == 2 and pair[0].distance < _RATIO * pair[1].distance
-        ]
-        if len(good) < _MIN_INLIERS:
+        logo = self._logos[number]
+        logo_points, candidate_points = self._features.matches(number, pairs)
+        if len(logo_points) < _MIN_INLIERS:
             return None
-        src = logo.points[[m.queryIdx for m in good]].reshape(-1, 1, 2)
-        dst = points[[m.trainIdx for m in good]].reshape(-1, 1, 2)
-        homography, mask = cv2.findHomography(src, dst, cv2.RANSAC, 5.0)
-        if homography is None or mask is None:
+        # Copies are resized, cropped or placed: a similarity transform (scale, rotation,
+        # shift) explains them, and chance matches fit it far less often than they fit
+        # a full homography.
+        affine, mask = cv2.estimateAffinePartial2D(
+            logo_points.reshape(-1, 1, 2),
+            points[candidate_points].reshape(-1, 1, 2),
+            method=cv2.RANSAC,
+            ransacReprojThreshold=4.0,
+        )
+        if affine is None or mask is None:
             return None
+        transform = np.vstack([affine, [0.0, 0.0, 1.0]])
         inliers = int(mask.sum())
-        if inliers < _MIN_INLIERS or not _plausible(homography, logo, array.shape):
+        if inliers < _MIN_INLIERS or not _plausible(transform, logo, array.shape):
             return None
-        correlation = _visible_correlation(homography, logo, array)
+        correlation = _visible_correlation(transform, logo, array)
         if correlation < _MIN_CORRELATION:
             return None
         return AssetMatch(
@@ -622,6 +645,121 @@ class AssetIndex:
             distance=round((1 - correlation) * 100),
             inliers=inliers,
         )
+
+
+@dataclass(frozen=True)
+class _DescriptorPairs:
+    """Candidate/logo descriptor pairs that share a bucket and are close enough."""
+
+    query: np.ndarray  # candidate descriptor index
+    hit: np.ndarray  # logo descriptor index (over all logos)
+    distance: np.ndarray  # Hamming distance, bits of 256
+    votes: np.ndarray  # per logo
+
+
+class _LogoFeatures:
+    """Every logo's ORB descriptors, bucketed for fast approximate matching.
+
+    Brute-force matching against every logo's descriptors costs too much once a library
+    holds dozens of logos (a hundred logos took hundreds of milliseconds per picture
+    here). Instead each 256-bit descriptor is bucketed by fixed samples of its bits
+    (locality-sensitive hashing, several tables); a candidate descriptor is compared
+    only with the logo descriptors sharing one of its buckets. Logos are ranked by how
+    many candidate descriptors have their nearest neighbour in them: generic corners
+    are near-duplicates in every logo, so counting every close bucket-mate would drown
+    the true logo, while counting nearest neighbours keeps it near the top.
+    """
+
+    _TABLES = 8
+    _BITS = 26
+    _MAX_DISTANCE = 64  # of 256 bits, for a pair to count at all
+    _VOTE_DISTANCE = 50  # of 256 bits, for a nearest neighbour to vote
+
+    def __init__(self, logos: list[_Logo]) -> None:
+        self._logo_count = len(logos)
+        picker = np.random.default_rng(20260101)  # fixed: keys must not vary between runs
+        self._positions = np.stack(
+            [picker.choice(256, size=self._BITS, replace=False) for _ in range(self._TABLES)]
+        )
+        self._weights = np.left_shift(np.int64(1), np.arange(self._BITS, dtype=np.int64))
+        sizes = [len(logo.descriptors) for logo in logos]
+        self._starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        if logos:
+            descriptors = np.vstack([logo.descriptors for logo in logos])
+            self._points = np.vstack([logo.points for logo in logos]).astype(np.float32)
+        else:
+            descriptors = np.zeros((0, 32), np.uint8)
+            self._points = np.zeros((0, 2), np.float32)
+        self._owners = np.repeat(np.arange(len(logos), dtype=np.int64), sizes)
+        self._words = np.ascontiguousarray(descriptors).view(np.uint64)  # (k, 4)
+        keys = self._keys(descriptors)
+        self._order = np.argsort(keys, axis=0, kind="stable")
+        self._sorted_keys = np.take_along_axis(keys, self._order, axis=0)
+
+    def _keys(self, descriptors: np.ndarray) -> np.ndarray:
+        bits = np.unpackbits(descriptors, axis=1)  # (n, 256)
+        return np.stack(
+            [bits[:, cols].astype(np.int64) @ self._weights for cols in self._positions], axis=1
+        )
+
+    def pairs(self, descriptors: np.ndarray) -> _DescriptorPairs:
+        """Close pairs between the candidate's descriptors and the logos', with votes."""
+        empty = np.zeros(0, np.int64)
+        total = len(self._owners)
+        keys = self._keys(descriptors)
+        found = []
+        for table in range(self._TABLES):
+            column = self._sorted_keys[:, table]
+            lo = np.searchsorted(column, keys[:, table], side="left")
+            lengths = np.searchsorted(column, keys[:, table], side="right") - lo
+            if not lengths.any():
+                continue
+            query = np.repeat(np.arange(len(keys), dtype=np.int64), lengths)
+            starts = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
+            hits = self._order[starts + np.arange(lengths.sum()), table]
+            found.append(query * total + hits)
+        if not found:
+            return _DescriptorPairs(empty, empty, empty, np.zeros(self._logo_count, np.int64))
+        unique = np.unique(np.concatenate(found))
+        query, hit = unique // total, unique % total
+        candidate_words = np.ascontiguousarray(descriptors).view(np.uint64)
+        distance = np.bitwise_count(candidate_words[query] ^ self._words[hit]).sum(axis=1)
+        close = distance <= self._MAX_DISTANCE
+        query, hit, distance = query[close], hit[close], distance[close].astype(np.int64)
+        nearest = np.full(len(descriptors), 257, dtype=np.int64)
+        np.minimum.at(nearest, query, distance)
+        keep = (distance == nearest[query]) & (distance <= self._VOTE_DISTANCE)
+        # One vote per candidate descriptor and logo, even when several tie.
+        voted = np.unique(query[keep] * self._logo_count + self._owners[hit[keep]])
+        votes = np.bincount(voted % self._logo_count, minlength=self._logo_count)
+        return _DescriptorPairs(query, hit, distance, votes)
+
+    def matches(self, logo: int, pairs: _DescriptorPairs) -> tuple[np.ndarray, np.ndarray]:
+        """One-to-one matches with one logo: its points and the candidate's indices.
+
+        Each candidate descriptor keeps its nearest descriptor in the logo, and only if
+        it is clearly nearer than the second nearest (Lowe's ratio test); each logo
+        descriptor is then used once.
+        """
+        lo, hi = self._starts[logo], self._starts[logo + 1]
+        inside = (pairs.hit >= lo) & (pairs.hit < hi)
+        query, hit, distance = pairs.query[inside], pairs.hit[inside], pairs.distance[inside]
+        order = np.lexsort((distance, query))
+        query, hit, distance = query[order], hit[order], distance[order]
+        first = np.ones(len(query), dtype=bool)
+        first[1:] = query[1:] != query[:-1]
+        # The second nearest of the same query, where there is one.
+        has_second = np.zeros(len(query), dtype=bool)
+        has_second[:-1] = first[:-1] & ~first[1:]
+        second = np.full(len(query), 1 << 30, dtype=np.int64)
+        second[:-1] = np.where(has_second[:-1], distance[1:], second[:-1])
+        good = first & (distance < _RATIO * second)
+        query, hit, distance = query[good], hit[good], distance[good]
+        order = np.lexsort((distance, hit))
+        query, hit = query[order], hit[order]
+        once = np.ones(len(hit), dtype=bool)
+        once[1:] = hit[1:] != hit[:-1]
+        return self._points[hit[once]], query[once]
 
 
 def _plausible(homography: np.ndarray, logo: _Logo, shape: tuple[int, ...]) -> bool:
