@@ -154,3 +154,10 @@ async def wait_for_workers(pilot: Any, rounds: int = 3) -> None:
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+
+
+def gatepost_app(world: World, actor: Actor) -> Any:
+    """The real app on the world's store, acting as ``actor``, with no daemon."""
+    from tui.app import GatepostApp
+
+    return GatepostApp(world.store, actor, status_interval=60.0)

@@ -10,7 +10,13 @@ from textual.widgets import DataTable
 
 from connectors.credentials import CredentialStore
 from scheduler import services
-from tests.functional.screen_harness import ScreenHarness, World, make_world, wait_for_workers
+from tests.functional.screen_harness import (
+    ScreenHarness,
+    World,
+    gatepost_app,
+    make_world,
+    wait_for_workers,
+)
 from tui.screens.accounts import AccountsScreen
 
 
@@ -109,3 +115,22 @@ async def test_an_unreadable_credential_store_is_said_not_hidden(world: World) -
         await pilot.press("down")
         await pilot.pause()
         assert "the keyring is locked" in str(screen.query_one("#accounts-detail").content)
+
+
+async def test_in_the_app_5_lists_the_accounts(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The app opens the credential store itself: point it at a file, never a real keyring.
+    monkeypatch.setenv("GATEPOST_CREDENTIALS_BACKEND", "file")
+    monkeypatch.setenv("GATEPOST_CREDENTIALS_KEY", "a test passphrase")
+    monkeypatch.setenv("GATEPOST_CREDENTIALS_FILE", str(tmp_path / "app-credentials.enc"))
+    app = gatepost_app(world, world.author)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_workers(pilot)
+        await pilot.press("5")
+        await wait_for_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, AccountsScreen)
+        shown = rows(screen)
+        assert shown["uni-news"][2] == "local"
+        assert shown["uni-x"][2] == "not connected"

@@ -8,7 +8,13 @@ import pytest
 from textual.widgets import DataTable
 
 from scheduler import services
-from tests.functional.screen_harness import ScreenHarness, World, make_world, wait_for_workers
+from tests.functional.screen_harness import (
+    ScreenHarness,
+    World,
+    gatepost_app,
+    make_world,
+    wait_for_workers,
+)
 from tui.screens.assets import AssetsScreen
 from tui.screens.prompt import TextPrompt
 from tui.widgets.image_preview import ImagePreview
@@ -88,3 +94,25 @@ async def test_an_admin_approves_then_revokes_with_a_reason(world: World) -> Non
         assert services.get_asset(world.store, world.pending.id).permission == "revoked"
         audit = services.list_audit(world.store, subject=f"asset:{world.pending.id}", limit=1)
         assert audit[0].after["comment"] == "consent withdrawn"
+
+
+@pytest.mark.parametrize(
+    ("who", "sees_actions"),
+    [
+        ("author", False),  # alice writes posts; permissions are not hers to give
+        ("admin", True),  # the OS login that created the database
+    ],
+)
+async def test_in_the_app_4_opens_the_library_with_actions_by_role(
+    world: World, who: str, sees_actions: bool
+) -> None:
+    app = gatepost_app(world, getattr(world, who))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_workers(pilot)
+        await pilot.press("4")
+        await wait_for_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, AssetsScreen)
+        assert (PERMISSION_ACTIONS <= shown_actions(screen)) is sees_actions
+        palette = {command.title for command in app.get_system_commands(screen)}
+        assert ("Approve" in palette) is sees_actions

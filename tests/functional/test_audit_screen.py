@@ -9,7 +9,13 @@ import sqlalchemy as sa
 from textual.widgets import DataTable, Input
 
 from scheduler import services
-from tests.functional.screen_harness import ScreenHarness, World, make_world, wait_for_workers
+from tests.functional.screen_harness import (
+    ScreenHarness,
+    World,
+    gatepost_app,
+    make_world,
+    wait_for_workers,
+)
 from tui.screens.audit import AuditScreen
 
 
@@ -77,3 +83,15 @@ async def test_the_log_filters_by_words_and_by_subject(world: World) -> None:
         await wait_for_workers(pilot)
         assert shown_subjects(screen) == []
         assert str(screen.query_one("#audit-detail").content) == "No events match."
+
+
+async def test_in_the_app_6_shows_the_log_and_its_chain(world: World) -> None:
+    app = gatepost_app(world, world.approver)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_workers(pilot)
+        await pilot.press("6")
+        await wait_for_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, AuditScreen)
+        assert chain_status(screen).startswith("✔ Chain intact:")
+        assert "asset:" in " ".join(shown_subjects(screen))

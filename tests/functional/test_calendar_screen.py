@@ -15,7 +15,13 @@ from textual.widgets import DataTable
 
 from scheduler import services
 from scheduler.models import PostState
-from tests.functional.screen_harness import ScreenHarness, World, make_world, wait_for_workers
+from tests.functional.screen_harness import (
+    ScreenHarness,
+    World,
+    gatepost_app,
+    make_world,
+    wait_for_workers,
+)
 from tui.screens.calendar import CalendarScreen, PostChooser, week_window
 from tui.screens.compose import ComposeScreen
 
@@ -132,3 +138,22 @@ async def test_moving_into_the_hour_the_clocks_skip_is_refused(world: World) -> 
         assert services.get_post(world.store, post.id).scheduled_at == post.scheduled_at
         messages = [n.message for n in app._notifications]
         assert any("does not exist in Europe/London" in m for m in messages)
+
+
+async def test_in_the_app_3_shows_the_week_and_enter_opens_the_post(world: World) -> None:
+    post = services.create_post(
+        world.store, world.author, account="uni-news", text="Open day", at="2026-11-27 09:00"
+    )
+    app = gatepost_app(world, world.author)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_workers(pilot)
+        await pilot.press("3")
+        await wait_for_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, CalendarScreen)
+        assert cell_text(screen, 9, 4) == "09:00 Open day"
+        await pilot.press("enter")
+        await wait_for_workers(pilot)
+        editor = app.screen
+        assert isinstance(editor, ComposeScreen)
+        assert editor.post is not None and editor.post.id == post.id

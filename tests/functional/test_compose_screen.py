@@ -11,9 +11,15 @@ from textual.widgets import Input
 from scheduler import services
 from scheduler.models import PostState
 from scheduler.views import Attachment
-from tests.functional.screen_harness import ScreenHarness, World, make_world, wait_for_workers
+from tests.functional.screen_harness import (
+    ScreenHarness,
+    World,
+    gatepost_app,
+    make_world,
+    wait_for_workers,
+)
 from tui.screens.assets import AssetPickerScreen
-from tui.screens.compose import ComposeScreen, EditConflictScreen
+from tui.screens.compose import CHECK_DELAY, ComposeScreen, EditConflictScreen
 from tui.widgets.counter import PlatformCounter
 from tui.widgets.findings import FindingsList, FindingTextArea
 from tui.widgets.schedule_picker import SchedulePicker
@@ -242,3 +248,35 @@ async def test_the_gate_checks_attached_images_as_you_write(world: World) -> Non
         await wait_for_workers(pilot)
         # The photo is pending and not allowed on uni-x: the gate holds it back.
         assert any(f.asset_id == str(world.pending.id) for f in screen.findings)
+
+
+async def test_in_the_app_n_opens_the_editor_and_a_flagged_post_goes_to_review(
+    world: World,
+) -> None:
+    app = gatepost_app(world, world.author)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_workers(pilot)
+        await pilot.press("n")
+        await wait_for_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, ComposeScreen)
+        assert screen.actor == world.author  # the app's person
+        # Printable keys go to the text, not to the app's one-key bindings.
+        await pilot.press("n", "1")
+        screen.query_one(FindingTextArea).insert(" mail jo@example.ac.u")
+        await pilot.press("k")
+        # The app's editor waits for a pause in typing before it checks.
+        await pilot.pause(CHECK_DELAY + 0.1)
+        await wait_for_workers(pilot)
+        assert screen.text == "n1 mail jo@example.ac.uk"
+        findings = screen.query_one(FindingsList)
+        assert [f.rule for f in findings.findings] == ["personal_data"]
+        assert screen.query_one(FindingTextArea).marked_rows
+        screen.query_one(SchedulePicker).set_wall_time("2026-12-01", "09:00")
+        await pilot.press("ctrl+r")
+        await wait_for_workers(pilot)
+        assert not isinstance(app.screen, ComposeScreen)
+        posts = services.list_posts(world.store, author="alice")
+        assert [(p.text, p.state) for p in posts] == [
+            ("n1 mail jo@example.ac.uk", PostState.IN_REVIEW)
+        ]

@@ -275,6 +275,13 @@ class AssetsScreen(Screen[None]):
         table.add_column("Allowed on", key="allowed")
         table.focus()
         self.action_reload()
+        if hasattr(self.app, "posts_version"):
+            # The app bumps it on every change, a switch of person included.
+            self.watch(self.app, "posts_version", self._app_changed, init=False)
+
+    def _app_changed(self) -> None:
+        if self.is_current:
+            self.action_reload()
 
     def on_screen_resume(self) -> None:
         if self.assets:

@@ -330,9 +330,9 @@ class CalendarScreen(Screen[None]):
 
     def _open(self, post_id: int) -> None:
         """Open the post in the editor (the app's way when it has one)."""
-        opener = getattr(self.app, "open_post", None)
-        if opener is not None:
-            opener(post_id)
+        editor = getattr(self.app, "edit_post", None)
+        if editor is not None:
+            editor(post_id)
             return
         from tui.screens.compose import ComposeScreen
 
