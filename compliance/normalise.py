@@ -265,27 +265,35 @@ def _between_single_letters(text: str, start: int, end: int) -> bool:
     return before in _INNER_SYMBOLS or after in _INNER_SYMBOLS
 
 
-_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
-
-
-def collapse_repeats(folded: Normalised) -> Normalised:
+def collapse_repeats(folded: Normalised, ends: list[int]) -> Normalised:
     """Letters repeated three or more times written once ("fuuuuck" -> "fuck").
 
-    Costs a regular-expression scan, so the gate calls it only when its automaton has
-    seen a tripled letter.
+    ``ends`` are the (exclusive) ends of tripled letters in ``folded.text``, as the
+    gate's automaton reports them; each is widened to its whole run.
     """
     text = folded.text
+    runs: list[tuple[int, int]] = []
+    for end in sorted(ends):
+        if runs and end <= runs[-1][1]:
+            continue
+        letter = text[end - 1]
+        start = end - 3
+        while start > 0 and text[start - 1] == letter:
+            start -= 1
+        stop = end
+        while stop < len(text) and text[stop] == letter:
+            stop += 1
+        runs.append((start, stop))
+    if not runs:
+        return folded
     offsets = folded.offsets if folded.offsets is not None else list(range(len(text)))
     pieces: list[str] = []
     new_offsets: list[int] = []
     position = 0
-    for run in _REPEATS.finditer(text):
-        start, end = run.span()
+    for start, stop in runs:
         pieces.append(text[position : start + 1])
         new_offsets.extend(offsets[position : start + 1])
-        position = end
-    if not pieces:
-        return folded
+        position = stop
     pieces.append(text[position:])
     new_offsets.extend(offsets[position:])
     return Normalised("".join(pieces), new_offsets)

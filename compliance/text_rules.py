@@ -44,11 +44,9 @@ TEXT_RULE_IDS = (
 _TERM = "term"
 _EXCEPTION = "exception"
 _PLACE = "place"
-_TIME = "time"
 _DISCLAIMER = "disclaimer"
 _OFFICIAL_VOICE = "official_voice"
 _DATE_OF_BIRTH = "date_of_birth"
-_REPEAT = "repeat"
 _REPEAT_ENTRY = (0, ())  # a tripled letter: the post is scanned again with it collapsed
 _MASKED_WORD = re.compile(r"[^ ]*\*[^ ]*")
 
@@ -88,15 +86,17 @@ def fold_term(term: str) -> str:
     return " ".join(normalise(term).text.split())
 
 
-def _one_variants(word: str, limit: int = 4) -> Iterator[str]:
-    """``word`` with any of its first ``limit`` i/l letters written as ``1``."""
-    places = [i for i, ch in enumerate(word) if ch in "il"][:limit]
-    for chosen in itertools.product((False, True), repeat=len(places)):
-        chars = list(word)
-        for place, use in zip(places, chosen, strict=True):
-            if use:
-                chars[place] = "1"
-        yield "".join(chars)
+def _one_variants(word: str) -> set[str]:
+    """``word`` with i or l written as ``1``: each one alone, every i, every l, both."""
+    places = [i for i, ch in enumerate(word) if ch in "il"]
+    variants = {word}
+    for place in places:
+        variants.add(word[:place] + "1" + word[place + 1 :])
+    if places:
+        variants.add(word.replace("i", "1"))
+        variants.add(word.replace("l", "1"))
+        variants.add(word.replace("i", "1").replace("l", "1"))
+    return variants
 
 
 def _masked_variants(word: str) -> Iterator[str]:
@@ -159,9 +159,10 @@ def _offensive_forms(folded: str) -> set[str]:
 def offensive_variants(folded: str) -> set[str]:
     """Spellings of one folded offensive term the automaton should know:
     plural, ``1`` for i or l, ``v`` for u, spelt out, punctuation in gaps."""
-    variants: set[str] = set()
+    variants: set[str] = set(spelt_out(folded))
+    if " " not in folded and not folded.endswith("s"):
+        variants.add(" ".join(folded + "s"))
     for form in _offensive_forms(folded):
-        variants.update(spelt_out(form))
         for one in _one_variants(form):
             variants.update(_spaced_phrases(one))
     return variants
@@ -193,6 +194,7 @@ class TextRules:
         self._automaton = ahocorasick.Automaton()
         self._keys: dict[str, list[_Entry]] = {}
         self._masked: dict[str, _Entry] = {}
+        self._time_words: re.Pattern[str] | None = None
         self._build_terms()
         for key, entries in self._keys.items():
             self._automaton.add_word(key, (len(key), tuple(entries)))
@@ -243,7 +245,14 @@ class TextRules:
         if (rule := rules.get("whereabouts")) is not None:
             self._add_all(rule.id, _TERM, rule.settings.get("phrases", []))
             self._add_all(rule.id, _PLACE, rule.settings.get("place_phrases", []))
-            self._add_all(rule.id, _TIME, rule.settings.get("time_phrases", []))
+            # Time phrases ("now", "today") are common and matter only near a place
+            # phrase, so they are looked for there, not in the automaton.
+            times = sorted({fold_term(t) for t in rule.settings.get("time_phrases", [])}, key=len)
+            self._time_words = (
+                re.compile(" (?:" + "|".join(re.escape(t) for t in reversed(times)) + ") ")
+                if times
+                else None
+            )
             self._add_all(rule.id, _EXCEPTION, rule.settings.get("exceptions", []))
         if (rule := rules.get("personal_account")) is not None:
             self._add_all(rule.id, _DISCLAIMER, rule.settings.get("disclaimers", []))
@@ -279,11 +288,14 @@ class TextRules:
         folded = normalise(text)
         hits: dict[str, list[_Hit]] = {}
         if self._has_terms:
-            hits = self._collect(folded)
-            if _REPEAT in hits:  # a tripled letter: read "fuuuck" as "fuck"
-                folded = collapse_repeats(folded)
-                hits = self._collect(folded)
-                hits.pop(_REPEAT, None)
+            repeats: list[int] = []
+            hits = self._collect(folded, repeats)
+            if repeats:
+                # A tripled letter: read "fuuuck" as "fuck" (but "1,000" is no word).
+                repeats = [end for end in repeats if _letters_in(text, folded, end - 3, end)]
+                if repeats:
+                    folded = collapse_repeats(folded, repeats)
+                    hits = self._collect(folded, [])
             if self._masked and "*" in folded.text:
                 self._collect_masked(folded, hits)
             if hits:
@@ -300,12 +312,13 @@ class TextRules:
             findings.extend(self._hashtags.scan(text))
         return findings
 
-    def _collect(self, folded: Normalised) -> dict[str, list[_Hit]]:
-        """Walk the automaton once over ``folded``: every hit, by rule."""
+    def _collect(self, folded: Normalised, repeats: list[int]) -> dict[str, list[_Hit]]:
+        """Walk the automaton once over ``folded``: every hit, by rule; the ends of
+        tripled letters go to ``repeats``."""
         hits: dict[str, list[_Hit]] = {}
         for end, (length, entries) in self._automaton.iter(f" {folded.text} "):
             if not length:
-                hits[_REPEAT] = []
+                repeats.append(end)  # padded inclusive end == folded exclusive end
                 continue
             start = end - length + 1
             for entry in entries:
@@ -404,14 +417,15 @@ class TextRules:
     ) -> None:
         found = [h for h in hits if h.entry.kind is _TERM]
         places = [h for h in hits if h.entry.kind is _PLACE]
-        if not found and not places:
-            return  # only time words ("today", "now"): nobody said where they are
-        window = int(rule.settings.get("window", 80))
-        times = [h for h in hits if h.entry.kind is _TIME]
-        for place in places:
-            near = [t for t in times if place.end <= t.start <= place.end + window]
-            if near:
-                found.append(_Hit(place.start, near[0].end, place.entry))
+        if places and self._time_words is not None:
+            window = int(rule.settings.get("window", 80))
+            padded = f" {folded.text} "
+            for place in places:
+                # padded index i+1 is folded index i; a time phrase must start within
+                # the window after the place phrase
+                near = self._time_words.search(padded, place.end, place.end + window + 2)
+                if near is not None:
+                    found.append(_Hit(place.start, near.end() - 2, place.entry))
         for hit in _longest(found):
             span = folded.original_span(hit.start, hit.end)
             findings.append(
@@ -450,6 +464,12 @@ def _longest(hits: Iterable[_Hit]) -> list[_Hit]:
             continue  # overlapping a kept hit: one finding is enough
         kept.append(hit)
     return kept
+
+
+def _letters_in(text: str, folded: Normalised, start: int, end: int) -> bool:
+    """Whether a span of the folded text came from letters (not leetspeak digits)."""
+    first, last = folded.original_span(start, end)
+    return not any(ch.isdigit() for ch in text[first:last])
 
 
 def _reads_as_word(found: str) -> bool:
@@ -585,8 +605,9 @@ class _PersonalDataScanner:
         if "email" in self.kinds:
             if "@" in text:
                 self._emails(text, findings)
-            lowered = text.lower()
-            if ("[" in text or "(" in text) and ("at]" in lowered or "at)" in lowered):
+            if ("[" in text or "(" in text) and (
+                "at]" in (lowered := text.lower()) or "at)" in lowered
+            ):
                 findings.extend(
                     self._finding("email", text, *m.span()) for m in _SPELT_EMAIL.finditer(text)
                 )
