@@ -176,6 +176,7 @@ class Post(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_posts_state_scheduled_at", "state", "scheduled_at"),
         sa.Index("ix_posts_account_scheduled_at", "account_id", "scheduled_at"),
+        sa.Index("ix_posts_scheduled_at_id", "scheduled_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

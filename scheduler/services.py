@@ -892,9 +892,11 @@ def list_posts(
         raise InvalidInput("the offset cannot be negative")
     conditions = _post_filters(states, account, text, author)
     with store.read() as session:
-        query = select(Post).where(*conditions)
+        # Deferred join: page through narrow (id, key) rows first, then load the page's
+        # 100 posts, so a deep offset skips index entries rather than whole posts.
+        ids = select(Post.id).where(*conditions)
         if order_by == "account":
-            query = query.join(Account, col(Account.id) == col(Post.account_id))
+            ids = ids.join(Account, col(Account.id) == col(Post.account_id))
             key: Any = col(Account.name)
         else:
             key = col(getattr(Post, order_by))
@@ -902,8 +904,16 @@ def list_posts(
         if order_by == "scheduled_at":
             primary = primary.nulls_last()
         tie = col(Post.id).desc() if descending else col(Post.id).asc()
-        query = query.order_by(primary, tie).offset(offset).limit(limit)
-        posts = session.exec(query).all()
+        page = [
+            row
+            for row in session.exec(ids.order_by(primary, tie).offset(offset).limit(limit)).all()
+        ]
+        if not page:
+            return []
+        loaded = {
+            post.id: post for post in session.exec(select(Post).where(col(Post.id).in_(page)))
+        }
+        posts = [loaded[post_id] for post_id in page if post_id in loaded]
         return _post_views(session, posts, with_findings=False)
 
 
