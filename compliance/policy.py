@@ -181,7 +181,7 @@ def _parse_rule(source: str, rule_id: str, table: object) -> RuleConfig:
         raise PolicyError(f"{where}: key 'clause' is missing or empty (quote the guidance)")
     severity_text = table.get("severity")
     try:
-        severity = Severity(severity_text)
+        severity = Severity(str(severity_text))
     except ValueError:
         allowed = ", ".join(s.value for s in Severity)
         raise PolicyError(

@@ -114,7 +114,7 @@ def check_command(
                 f"cannot read {path}: {exc.strerror}", param_hint="--image"
             ) from exc
         attached.append(Image(data=data, alt=alts[index] if index < len(alts) else ""))
-    verdict = check(Draft(text=text, account_kind=account_kind, images=attached), policy)
+    verdict = check(Draft(text=text, account_kind=account_kind, images=tuple(attached)), policy)
     if as_json:
         click.echo(
             json.dumps([finding_to_dict(f) for f in verdict.findings], indent=2, ensure_ascii=False)
