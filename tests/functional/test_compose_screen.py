@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Input, OptionList
 
 from scheduler import services
 from scheduler.models import PostState
@@ -19,7 +19,12 @@ from tests.functional.screen_harness import (
     wait_for_workers,
 )
 from tui.screens.assets import AssetPickerScreen
-from tui.screens.compose import CHECK_DELAY, ComposeScreen, EditConflictScreen
+from tui.screens.compose import (
+    CHECK_DELAY,
+    ComposeScreen,
+    DiscardChangesScreen,
+    EditConflictScreen,
+)
 from tui.widgets.counter import PlatformCounter
 from tui.widgets.findings import FindingsList, FindingTextArea
 from tui.widgets.schedule_picker import SchedulePicker
@@ -235,7 +240,6 @@ async def test_attaching_an_image_shows_its_permission_and_is_checked(world: Wor
 
 
 async def test_the_gate_checks_attached_images_as_you_write(world: World) -> None:
-    pytest.importorskip("compliance.images", reason="the image rules are not in this tree yet")
     app = compose_app(world, account="uni-x")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_workers(pilot)
@@ -246,8 +250,11 @@ async def test_the_gate_checks_attached_images_as_you_write(world: World) -> Non
         await wait_for_workers(pilot)
         await pilot.press("enter", "enter")
         await wait_for_workers(pilot)
-        # The photo is pending and not allowed on uni-x: the gate holds it back.
+        # The photo is pending and not allowed on uni-x: the gate holds it back, and
+        # the image's line says so.
         assert any(f.asset_id == str(world.pending.id) for f in screen.findings)
+        shown = str(screen.query_one("#compose-images", OptionList).get_option_at_index(0).prompt)
+        assert "⚠" in shown and "finding" in shown
 
 
 async def test_in_the_app_n_opens_the_editor_and_a_flagged_post_goes_to_review(
@@ -280,3 +287,30 @@ async def test_in_the_app_n_opens_the_editor_and_a_flagged_post_goes_to_review(
         assert [(p.text, p.state) for p in posts] == [
             ("n1 mail jo@example.ac.uk", PostState.IN_REVIEW)
         ]
+
+
+@pytest.mark.parametrize(
+    ("key", "closes", "saved"),
+    [
+        ("escape", False, False),  # keep editing: nothing lost, nothing written
+        ("d", True, False),  # discard: the editor closes, nothing written
+        ("s", True, True),  # save: written as a draft, then the editor closes
+    ],
+)
+async def test_leaving_with_unsaved_changes_asks_first(
+    world: World, key: str, closes: bool, saved: bool
+) -> None:
+    app = compose_app(world, account="uni-news")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, ComposeScreen)
+        screen.query_one(FindingTextArea).insert("Half a thought")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DiscardChangesScreen)
+        await pilot.press(key)
+        await wait_for_workers(pilot)
+        assert (app.screen is not screen) is closes
+        texts = [p.text for p in services.list_posts(world.store)]
+        assert texts == (["Half a thought"] if saved else [])

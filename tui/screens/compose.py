@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -179,6 +180,55 @@ class EditConflictScreen(ModalScreen[str]):
         self.dismiss(choice)
 
 
+class DiscardChangesScreen(ModalScreen[str]):
+    """Leaving the editor with unsaved changes: save them, discard them, or stay.
+
+    Dismisses with ``"save"``, ``"discard"`` or ``"stay"``.
+    """
+
+    DEFAULT_CSS = """
+    DiscardChangesScreen {
+        align: center middle;
+    }
+    DiscardChangesScreen > Vertical {
+        width: 64;
+        height: auto;
+        background: $surface;
+        border: thick $warning;
+        padding: 1 2;
+    }
+    DiscardChangesScreen Horizontal {
+        height: auto;
+        align-horizontal: right;
+        padding-top: 1;
+    }
+    DiscardChangesScreen Button {
+        margin-left: 1;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "choose('stay')", "Keep editing"),
+        Binding("s", "choose('save')", "Save draft and close"),
+        Binding("d", "choose('discard')", "Discard changes"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("This post has changes that are not saved.")
+            with Horizontal():
+                yield Button("Keep editing", id="stay")
+                yield Button("Discard", id="discard", variant="error")
+                yield Button("Save draft", id="save", variant="primary")
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "stay")
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
+
+
 class ComposeScreen(Screen[int | None]):
     """Write a new post or edit one: text, account, images, time; save or submit.
 
@@ -230,6 +280,7 @@ class ComposeScreen(Screen[int | None]):
         self.loaded = False
         self.dirty = False
         self._check_timer: Timer | None = None
+        self._close_after_save = False
 
     # -- who and what -----------------------------------------------------------------
 
@@ -474,6 +525,8 @@ class ComposeScreen(Screen[int | None]):
         self.findings = answer.findings
         self.query_one("#compose-text", FindingTextArea).mark_findings(answer.findings)
         self.query_one("#compose-findings", FindingsList).show_findings(answer.findings)
+        if self.images:
+            self._show_images()
 
     @on(FindingsList.Picked, "#compose-findings")
     def _finding_picked(self, event: FindingsList.Picked) -> None:
@@ -487,14 +540,24 @@ class ComposeScreen(Screen[int | None]):
         if not self.images:
             listing.set_options([Option("No images (ctrl+o attaches one)", disabled=True)])
             return
-        listing.set_options(
-            Option(
+        now = self.store.now()
+        options = []
+        for index, image in enumerate(self.images):
+            line = Text(
                 f"▣ {image.asset.title or image.asset.filename} — "
-                f"{permission_text(image.asset, account=self.account_name, now=self.store.now())}"
+                f"{permission_text(image.asset, account=self.account_name, now=now)}"
                 f" · alt: {image.alt or '(none)'}"
             )
-            for image in self.images
-        )
+            found = [
+                f
+                for f in self.findings
+                if f.image_index == index or f.asset_id == str(image.asset.id)
+            ]
+            if found:
+                noun = "finding" if len(found) == 1 else "findings"
+                line.append(f"  ⚠ {len(found)} {noun}", "bold yellow")
+            options.append(Option(line))
+        listing.set_options(options)
 
     def action_attach(self) -> None:
         if not self.editable:
@@ -598,6 +661,9 @@ class ComposeScreen(Screen[int | None]):
             self._submit(post)
         else:
             self.notify(f"Post #{post.id} saved as a draft (version {post.version}).")
+            if self._close_after_save:
+                self._close(post.id)
+        self._close_after_save = False
 
     def _show_conflict(self, outcome: SaveOutcome) -> None:
         theirs = outcome.conflict
@@ -636,7 +702,19 @@ class ComposeScreen(Screen[int | None]):
     # -- leaving ----------------------------------------------------------------------
 
     def action_close(self) -> None:
-        self._close(self.post.id if self.post is not None else None)
+        result = self.post.id if self.post is not None else None
+        if not self.dirty or not self.editable:
+            self._close(result)
+            return
+
+        def decided(choice: str | None) -> None:
+            if choice == "discard":
+                self._close(result)
+            elif choice == "save":
+                self._close_after_save = True
+                self.action_save()
+
+        self.app.push_screen(DiscardChangesScreen(), decided)
 
     def _close(self, result: int | None) -> None:
         if len(self.app.screen_stack) > 1 and self.app.screen is self:
