@@ -336,14 +336,25 @@ class Daemon:
             self._mark_stopped()
         return results
 
-    def run_forever(self, *, install_signal_handlers: bool = True) -> int:
-        """Run in the foreground until SIGTERM or SIGINT; return the exit status (0)."""
+    def run_forever(
+        self, *, install_signal_handlers: bool = True, exit_process: bool = False
+    ) -> int:
+        """Run in the foreground until SIGTERM or SIGINT; return the exit status (0).
+
+        With ``exit_process`` (the command line), the process ends as soon as the daemon
+        has stopped, without waiting for a connector call still hanging past the stop
+        time-out: that post keeps its attempt and lease, and the next daemon settles it
+        by lookup, exactly as after a crash.
+        """
         if install_signal_handlers:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: threading.Thread(target=self.stop).start())
         self.start()
         while not self._stopped.wait(0.5):
             pass
+        if exit_process:
+            logging.shutdown()
+            os._exit(0)
         return 0
 
     # -- jobs -----------------------------------------------------------------------------

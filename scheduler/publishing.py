@@ -28,7 +28,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from connectors.base import AccountConfig, Connector, PublishRequest, Receipt
+from connectors.base import AccountConfig, Connector, MediaItem, PublishRequest, Receipt
 from connectors.errors import (
     AuthExpired,
     ConnectorError,
@@ -76,6 +77,8 @@ class Outcome:
     RESOLVED = "resolved"  # a person said it went out
     EDITED = "edited"  # a correction applied by editing the original in place
 
+
+STOPPING = "the daemon is stopping; handed back before sending"
 
 #: Outcomes after which the platform must be asked before sending again.
 AMBIGUOUS = frozenset({Outcome.PENDING, Outcome.TRANSIENT})
@@ -332,7 +335,14 @@ class Publisher:
             return []
         claimed, results = self._claim(candidates, now)
         sent: list[_Sent] = []
-        for item in claimed:
+        for index, item in enumerate(claimed):
+            if self.stopping.is_set():
+                # Stopping: record what went out, hand the rest back in one transaction.
+                if sent:
+                    results.extend(self._record_published_many(sent))
+                    sent = []
+                results.extend(self._hand_back_many(claimed[index:], STOPPING))
+                break
             outcome = self._send(item)
             if isinstance(outcome, _Sent):
                 sent.append(outcome)
@@ -391,7 +401,7 @@ class Publisher:
         by_id = {c.post_id: c for c in candidates}
         claimed: list[_Claimed] = []
         results: list[PublishResult] = []
-        with self.store.write() as session:
+        with _write(self.store) as session:
             won = claim_due_posts(
                 session,
                 self.store.dialect,
@@ -401,6 +411,8 @@ class Publisher:
                 post_ids=list(by_id),
                 limit=len(by_id),
             )
+            _prefetch(session, won)
+            media = load_media(session, won)
             for post_id in won:
                 cand = by_id[post_id]
                 post = session.get(Post, post_id)
@@ -411,6 +423,8 @@ class Publisher:
                 if outcome is not None:
                     results.append(outcome)
                     continue
+                if not cand.ambiguous:
+                    post.attempt_count += 1  # flushed with the transition's own update
                 try:
                     lifecycle.transition(
                         session,
@@ -422,6 +436,8 @@ class Publisher:
                         detail={"daemon": self.owner},
                     )
                 except IllegalTransition:
+                    if not cand.ambiguous:
+                        post.attempt_count -= 1
                     _release(post)
                     lifecycle.transition(
                         session,
@@ -442,7 +458,14 @@ class Publisher:
                     )
                     continue
                 key = idempotency_key(post_id, post.fingerprint)
-                request = build_request(session, post, key, now)
+                request = build_request(
+                    session,
+                    post,
+                    key,
+                    now,
+                    first_attempt=not cand.ambiguous and post.attempt_count == 1,
+                    media=media.get(post_id, ()),
+                )
                 edit_remote_id = None
                 if post.corrects_post_id is not None:
                     from scheduler.corrections import original_remote_id
@@ -451,11 +474,8 @@ class Publisher:
                 attempt_id = None
                 if not cand.ambiguous:
                     attempt_id = _new_attempt(session, post_id, key, self.owner, now)
-                    post.attempt_count += 1
-                session.add(post)
                 grace = timedelta(minutes=account.grace_minutes)
                 deadline = retry_deadline(post, grace, now)
-                session.expunge(account)
                 claimed.append(
                     _Claimed(
                         post_id=post_id,
@@ -541,7 +561,7 @@ class Publisher:
             resolved = self._reconcile_claimed(item, connector)
             if resolved is not None:
                 return resolved
-            with self.store.write() as session:
+            with _write(self.store) as session:
                 post = session.get(Post, item.post_id)
                 assert post is not None
                 if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
@@ -553,7 +573,7 @@ class Publisher:
                 item.attempts_made = post.attempt_count
                 session.add(post)
         if self.stopping.is_set():
-            return self._hand_back(item, "the daemon is stopping; handed back before sending")
+            return self._hand_back(item, STOPPING)
         try:
             if item.edit_remote_id:
                 # A correction: edit the original in place where the platform can.
@@ -586,7 +606,7 @@ class Publisher:
         if receipt is not None:
             return self._record_published(item, None, receipt, Outcome.FOUND)
         now = self._now()
-        with self.store.write() as session:
+        with _write(self.store) as session:
             _close_open_attempts(
                 session, item.post_id, Outcome.NOT_SENT, now, "lookup: not on the platform"
             )
@@ -608,7 +628,7 @@ class Publisher:
 
     def _to_unknown(self, item: _Claimed, reason: str) -> PublishResult:
         now = self._now()
-        with self.store.write() as session:
+        with _write(self.store) as session:
             post = session.get(Post, item.post_id)
             assert post is not None
             _close_open_attempts(session, item.post_id, Outcome.UNKNOWN, now, reason)
@@ -636,7 +656,8 @@ class Publisher:
         """Record receipts in one transaction: attempt outcome, remote id, ``published``."""
         now = self._now()
         results: list[PublishResult] = []
-        with self.store.write() as session:
+        with _write(self.store) as session:
+            _prefetch(session, [done.item.post_id for done in sent])
             for done in sent:
                 item, receipt, outcome = done.item, done.receipt, done.outcome
                 if done.attempt_id is not None:
@@ -745,12 +766,12 @@ class Publisher:
     def _finish(self, attempt_id: int | None, outcome: str, now: datetime, error: str) -> None:
         if attempt_id is None:
             return
-        with self.store.write() as session:
+        with _write(self.store) as session:
             _finish_attempt(session, attempt_id, outcome, now, error=error)
 
     def _fail(self, item: _Claimed, reason: str) -> PublishResult:
         now = self._now()
-        with self.store.write() as session:
+        with _write(self.store) as session:
             post = session.get(Post, item.post_id)
             assert post is not None
             if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
@@ -767,7 +788,7 @@ class Publisher:
     ) -> PublishResult:
         """Hand a claimed post back to ``scheduled`` with ``not_before = until``."""
         now = self._now()
-        with self.store.write() as session:
+        with _write(self.store) as session:
             post = session.get(Post, item.post_id)
             assert post is not None
             if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
@@ -794,27 +815,38 @@ class Publisher:
         )
 
     def _hand_back(self, item: _Claimed, message: str) -> PublishResult:
+        return self._hand_back_many([item], message)[0]
+
+    def _hand_back_many(self, items: Sequence[_Claimed], message: str) -> list[PublishResult]:
+        """Give claimed posts that were not sent back to ``scheduled`` (on shutdown)."""
         now = self._now()
-        with self.store.write() as session:
-            if item.attempt_id is not None:
-                _finish_attempt(session, item.attempt_id, Outcome.NOT_SENT, now, error=message)
-            post = session.get(Post, item.post_id)
-            assert post is not None
-            if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
-                return self._emit(PublishResult(item.post_id, "skipped", "lease lost"))
-            _release(post)
-            lifecycle.transition(
-                session,
-                post,
-                S.SCHEDULED,
-                action="hand-back",
-                actor=DAEMON_ACTOR,
-                now=now,
-                reason=message,
-            )
-        return self._emit(
-            PublishResult(item.post_id, "handed_back", message, account=item.account.name)
-        )
+        results: list[PublishResult] = []
+        with _write(self.store) as session:
+            _prefetch(session, [item.post_id for item in items])
+            for item in items:
+                if item.attempt_id is not None:
+                    _finish_attempt(session, item.attempt_id, Outcome.NOT_SENT, now, error=message)
+                post = session.get(Post, item.post_id)
+                assert post is not None
+                if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
+                    results.append(PublishResult(item.post_id, "skipped", "lease lost"))
+                    continue
+                _release(post)
+                lifecycle.transition(
+                    session,
+                    post,
+                    S.SCHEDULED,
+                    action="hand-back",
+                    actor=DAEMON_ACTOR,
+                    now=now,
+                    reason=message,
+                )
+                results.append(
+                    PublishResult(item.post_id, "handed_back", message, account=item.account.name)
+                )
+        for result in results:
+            self._emit(result)
+        return results
 
     # -- whole accounts -----------------------------------------------------------------
 
@@ -822,7 +854,7 @@ class Publisher:
         """Fail every scheduled post of ``account`` with ``reason`` (its credentials expired)."""
         now = self._now()
         failed: list[int] = []
-        with self.store.write() as session:
+        with _write(self.store) as session:
             ids = claim_account_posts(
                 session,
                 self.store.dialect,
@@ -871,7 +903,7 @@ class Publisher:
         now = self._now()
         lease_until = now + timedelta(seconds=self.lease_seconds)
         taken: list[_Claimed] = []
-        with self.store.write() as session:
+        with _write(self.store) as session:
             ids = take_over_stale(
                 session,
                 self.store.dialect,
@@ -888,7 +920,6 @@ class Publisher:
                 key = idempotency_key(post_id, post.fingerprint)
                 request = build_request(session, post, key, now)
                 grace = timedelta(minutes=account.grace_minutes)
-                session.expunge(account)
                 taken.append(
                     _Claimed(
                         post_id=post_id,
@@ -918,7 +949,7 @@ class Publisher:
         if receipt is not None:
             return self._record_published(item, None, receipt, Outcome.FOUND)
         now = self._now()
-        with self.store.write() as session:
+        with _write(self.store) as session:
             _close_open_attempts(
                 session, item.post_id, Outcome.NOT_SENT, now, "lookup: not on the platform"
             )
@@ -1168,6 +1199,35 @@ def retry_deadline(post: Post, grace: timedelta, now: datetime) -> datetime:
     return deadline if deadline > now else now + grace
 
 
+@contextmanager
+def _write(store: Store) -> Iterator[Session]:
+    """A write transaction without autoflush: each lifecycle transition flushes the post
+    once, instead of once more for every query it makes along the way."""
+    with store.write() as session:
+        session.autoflush = False
+        yield session
+
+
+def _prefetch(session: Session, post_ids: Sequence[int]) -> None:
+    """Load the posts, their approvals and accounts into the session in three queries,
+    so the per-post ``session.get`` calls of the lifecycle find them in its identity map."""
+    if not post_ids:
+        return
+    from scheduler.models import Approval
+
+    posts = session.exec(select(Post).where(Post.id.in_(list(post_ids)))).all()  # type: ignore[union-attr]
+    approval_ids = [p.approval_id for p in posts if p.approval_id is not None]
+    approvals = (
+        session.exec(select(Approval).where(Approval.id.in_(approval_ids))).all()  # type: ignore[union-attr]
+        if approval_ids
+        else []
+    )
+    account_ids = sorted({p.account_id for p in posts})
+    accounts = session.exec(select(Account).where(Account.id.in_(account_ids))).all()  # type: ignore[union-attr]
+    # The identity map holds objects weakly: keep them for the transaction.
+    session.info.setdefault("prefetched", []).extend([*posts, *approvals, *accounts])
+
+
 def _release(post: Post) -> None:
     post.lease_owner = None
     post.lease_expires_at = None
@@ -1235,33 +1295,30 @@ def _close_open_attempts(
     )
 
 
-def build_request(session: Session, post: Post, key: str, now: datetime) -> PublishRequest:
+def build_request(
+    session: Session,
+    post: Post,
+    key: str,
+    now: datetime,
+    *,
+    first_attempt: bool = False,
+    media: tuple[MediaItem, ...] | None = None,
+) -> PublishRequest:
     """The connector request for ``post``: its text, images (with alt text) and links.
 
-    ``attempted_at`` is when the first attempt with this key started (``now`` if none
-    did), so a lookup by text does not mistake an older identical post for this one.
+    ``attempted_at`` is when the first attempt with this key started (``now`` for the
+    first attempt), so a lookup by text does not mistake an older identical post for
+    this one. ``media`` may be given when already loaded (:func:`load_media`).
     """
-    from connectors.base import MediaItem
-    from scheduler.models import Asset, AssetBlob, PostAsset
-
-    rows = session.exec(
-        select(PostAsset, Asset, AssetBlob)
-        .join(Asset, Asset.id == PostAsset.asset_id)  # type: ignore[arg-type]
-        .join(AssetBlob, AssetBlob.asset_id == Asset.id)  # type: ignore[arg-type]
-        .where(PostAsset.post_id == post.id)
-        .order_by(PostAsset.position)  # type: ignore[arg-type]
-    ).all()
-    first = session.execute(
-        sa.select(sa.func.min(attempts_table.c.started_at)).where(
-            attempts_table.c.idempotency_key == key
-        )
-    ).scalar()
-    media = tuple(
-        MediaItem(
-            data=blob.data, alt=link.alt_text, mime=asset.mime, filename=asset.filename or "image"
-        )
-        for link, asset, blob in rows
-    )
+    if media is None:
+        media = load_media(session, [post.id or 0]).get(post.id or 0, ())
+    first = None
+    if not first_attempt:
+        first = session.execute(
+            sa.select(sa.func.min(attempts_table.c.started_at)).where(
+                attempts_table.c.idempotency_key == key
+            )
+        ).scalar()
     attempted_at = as_utc(first) if isinstance(first, datetime) else now
     return PublishRequest(
         text=post.text,
@@ -1270,6 +1327,32 @@ def build_request(session: Session, post: Post, key: str, now: datetime) -> Publ
         links=tuple(post.links or ()),
         attempted_at=attempted_at,
     )
+
+
+def load_media(session: Session, post_ids: Sequence[int]) -> dict[int, tuple[MediaItem, ...]]:
+    """The images of each post (bytes, alt text, type), in order, in one query."""
+    from scheduler.models import Asset, AssetBlob, PostAsset
+
+    if not post_ids:
+        return {}
+    rows = session.exec(
+        select(PostAsset, Asset, AssetBlob)
+        .join(Asset, Asset.id == PostAsset.asset_id)  # type: ignore[arg-type]
+        .join(AssetBlob, AssetBlob.asset_id == Asset.id)  # type: ignore[arg-type]
+        .where(PostAsset.post_id.in_(list(post_ids)))  # type: ignore[attr-defined]
+        .order_by(PostAsset.post_id, PostAsset.position)  # type: ignore[arg-type]
+    ).all()
+    found: dict[int, list[MediaItem]] = {}
+    for link, asset, blob in rows:
+        found.setdefault(link.post_id, []).append(
+            MediaItem(
+                data=blob.data,
+                alt=link.alt_text,
+                mime=asset.mime,
+                filename=asset.filename or "image",
+            )
+        )
+    return {post_id: tuple(items) for post_id, items in found.items()}
 
 
 def iter_chunks(items: Iterable[int], size: int) -> Iterable[list[int]]:

@@ -183,7 +183,7 @@ def test_heartbeats_show_the_daemon_alive_then_stopped(live_store, fake, events)
         stop_took = time.monotonic() - started
     (stopped,) = daemon_statuses(live_store)
     assert not stopped.alive and stopped.stopped_at is not None
-    assert stop_took < 3
+    assert stop_took < 5
 
 
 def test_run_once_publishes_everything_due_and_settles_then_returns(live_store, fake, events):

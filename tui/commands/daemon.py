@@ -109,7 +109,7 @@ def daemon_command(ctx: _CommandContext, once: bool, log_format: str, workers: i
             "published %d post(s); %d need a person", published, len(problems)
         )
         return
-    raise click.exceptions.Exit(daemon.run_forever())
+    raise click.exceptions.Exit(daemon.run_forever(exit_process=True))
 
 
 def _local(moment: datetime | None, tz: str) -> str:
