@@ -1632,25 +1632,6 @@ def resolve_unknown(
         return post_view(session, post)
 
 
-def retract_post(store: Store, actor: Actor, post_id: int, *, reason: str) -> PostView:
-    """Mark a published post retracted (its author or an approver), with the reason."""
-    if not reason.strip():
-        raise InvalidInput("say why the post is retracted")
-    with store.write() as session:
-        post = _post(session, post_id, lock=True)
-        _may_change(actor, post, "retract")
-        lifecycle.transition(
-            session,
-            post,
-            PostState.RETRACTED,
-            action="retract",
-            actor=actor.login,
-            now=store.now(),
-            reason=reason.strip(),
-        )
-        return post_view(session, post)
-
-
 # -- audit ------------------------------------------------------------------------------
 
 

@@ -162,6 +162,14 @@ def resolve_schedule_time(
     times that are not in the future.
     """
     wall = parse_time(at) if isinstance(at, str) else at
+    if wall.tzinfo is None:
+        # A time long gone is "in the past" whichever reading of a clock change it is.
+        latest = max(wall.replace(tzinfo=zone(tz_name), fold=f).astimezone(UTC) for f in (0, 1))
+        if latest <= now:
+            raise InvalidInput(
+                f"{wall:%Y-%m-%d %H:%M} in {tz_name} is in the past (it is now "
+                f"{format_local(now, tz_name)}); schedule a time in the future"
+            )
     moment = local_to_utc(wall, tz_name, fold)
     if moment <= now:
         raise InvalidInput(

@@ -156,7 +156,6 @@ def test_second_save_of_the_same_version_is_refused(store: Store, team: Team) ->
         (lambda s, t, p: services.reject_post(s, t.bob, p, comment="no"), IllegalTransition),
         (lambda s, t, p: services.retry_post(s, t.alice, p), IllegalTransition),
         (lambda s, t, p: services.confirm_held(s, t.alice, p), IllegalTransition),
-        (lambda s, t, p: services.retract_post(s, t.alice, p, reason="x"), IllegalTransition),
     ],
 )
 def test_actions_that_a_draft_does_not_allow(store: Store, team: Team, action, error) -> None:  # type: ignore[no-untyped-def]

@@ -73,6 +73,8 @@ def test_autumn_ambiguity_is_refused_without_a_fold() -> None:
         ("tomorrow at nine", "cannot read"),  # not a time
         ("2026-13-01 09:00", "cannot read"),  # no such month
         ("", "cannot read"),  # nothing
+        ("2026-10-25 01:30", "in the past"),  # ambiguous, but gone either way
+        ("2026-03-29 01:30", "in the past"),  # a gap, but long gone
     ],
 )
 def test_bad_times_are_refused(text: str, message: str) -> None:
