@@ -11,16 +11,18 @@ import importlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.screen import Screen, SystemModalScreen
 from textual.worker import Worker, WorkerState
 
 from scheduler import services
+from scheduler.daemon import daemon_statuses
 from scheduler.errors import GatepostError
 from scheduler.store import Store
 from scheduler.views import Actor, UserView
@@ -34,8 +36,17 @@ from tui.widgets.statusbar import StatusSnapshot
 
 log = logging.getLogger(__name__)
 
-# States a person has to act on; counted for the status bar.
-ATTENTION_STATES = ("held", "failed", "unknown")
+# App actions that only work on a main view, not over the editor or a dialog.
+MAIN_VIEW_ONLY = frozenset({"switch_identity", "new_post", "show_view", "show_state"})
+
+# Daemon events worth a toast, and how loud.
+DAEMON_NEWS: dict[str, SeverityLevel] = {
+    "published": "information",
+    "failed": "error",
+    "unknown": "warning",
+    "held": "warning",
+    "in_review": "warning",
+}
 
 
 class RunsInThread(Protocol):
@@ -44,6 +55,8 @@ class RunsInThread(Protocol):
     def start(self) -> Any: ...
 
     def stop(self) -> Any: ...
+
+    def wake(self) -> Any: ...
 
 
 #: Builds the daemon the app hosts, given the callback its events should go to.
@@ -75,7 +88,7 @@ class GatepostApp(App[None]):
         Binding("6", "show_view('audit')", "Audit", show=False),
         Binding("n", "new_post", "New post"),
         Binding("question_mark,f1", "help", "Keys"),
-        Binding("u", "switch_identity", "Switch person"),
+        Binding("u", "switch_identity", "Switch person", show=False),
         Binding("H", "show_state('held')", "Held posts", show=False),
         Binding("F", "show_state('failed')", "Failed posts", show=False),
         Binding("U", "show_state('unknown')", "Unknown posts", show=False),
@@ -168,11 +181,24 @@ class GatepostApp(App[None]):
             self.publish_status()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MAIN_VIEW_ONLY and self._over_a_view:
+            # Over a view (the editor, a dialog) single letters are text being typed in
+            # the wrong place, never a request to switch person or view.
+            return False
         if action == "switch_identity":
             return self.demo
         if action == "show_view" and parameters:
             return any(mode == parameters[0] for mode, _, _ in self.views)
         return True
+
+    @property
+    def _over_a_view(self) -> bool:
+        """Whether a screen of ours (editor, dialog) is open over the current view.
+
+        Textual's own overlays (the command palette) do not count: the palette lists
+        the view's actions and runs them on the view.
+        """
+        return any(not isinstance(s, SystemModalScreen) for s in self.screen_stack[1:])
 
     def action_switch_identity(self) -> None:
         """Demo only: act as the next person of the demo database."""
@@ -219,7 +245,7 @@ class GatepostApp(App[None]):
             demo=self.demo,
             daemon_in_app=self.daemon_factory is not None,
             last_heartbeat=self._last_heartbeat,
-            now=datetime.now(UTC),
+            now=self.store.now(),
             counts=counts if counts is not None else self.status.counts,
         )
 
@@ -227,16 +253,36 @@ class GatepostApp(App[None]):
         def read() -> None:
             by_state = services.count_by_state(self.store)
             counts = {state.value: number for state, number in by_state.items()}
-            self.call_from_thread(self.publish_status, counts)
+            # Heartbeats in the database cover a daemon in this app and one elsewhere.
+            beats = [d.last_beat for d in daemon_statuses(self.store) if d.stopped_at is None]
+            self.call_from_thread(self._status_read, counts, max(beats, default=None))
 
         self.run_worker(read, thread=True, group="status", exclusive=True, exit_on_error=False)
 
+    def _status_read(self, counts: dict[str, int], last_beat: datetime | None) -> None:
+        if last_beat is not None and (
+            self._last_heartbeat is None or last_beat > self._last_heartbeat
+        ):
+            self._last_heartbeat = last_beat
+        self.publish_status(counts)
+
     def on_daemon_heartbeat(self, message: DaemonHeartbeat) -> None:
-        self._last_heartbeat = message.at
+        # The store's clock, not the event's: ages are measured against store.now().
+        self._last_heartbeat = self.store.now()
         self.publish_status()
 
     def on_daemon_reported(self, message: DaemonReported) -> None:
         self.posts_changed()
+        kind = getattr(message.event, "kind", "")
+        severity = DAEMON_NEWS.get(kind)
+        if severity is not None:
+            self.notify(message.summary, title="Daemon", severity=severity, timeout=6)
+
+    def user_changed_posts(self) -> None:
+        """A person changed posts here: reload, and let a daemon in this app know now."""
+        self.posts_changed()
+        if self.daemon is not None:
+            self.daemon.wake()
 
     def posts_changed(self) -> None:
         """Posts changed: screens reload, at most every few tenths of a second."""
@@ -290,7 +336,7 @@ class GatepostApp(App[None]):
         self.push_screen(compose(self.store, post_id=post_id), self._editor_closed)
 
     def _editor_closed(self, post_id: int | None) -> None:
-        self.posts_changed()
+        self.user_changed_posts()
 
     def open_post(self, post_id: int) -> None:
         """Show one post: the queue, filtered to it."""
@@ -309,7 +355,7 @@ class GatepostApp(App[None]):
 
     def _post_action_done(self, action: str, post_id: int, result: Any) -> None:
         self.notify(f"Post #{post_id}: {describe_outcome(action, result)}.", title="Done")
-        self.posts_changed()
+        self.user_changed_posts()
 
     # -- errors -----------------------------------------------------------------------
 

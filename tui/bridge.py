@@ -38,8 +38,11 @@ class DaemonBridge:
 
 def describe_event(event: Any) -> str:
     """One line a person can read, from whatever the daemon reported."""
+    message = getattr(event, "message", None)
+    if message:
+        return str(message)
     kind = str(getattr(event, "kind", type(event).__name__)).replace("_", " ")
     post_id = getattr(event, "post_id", None)
-    detail = getattr(event, "detail", None) or getattr(event, "message", None) or ""
+    detail = getattr(event, "detail", None) or ""
     subject = f"post {post_id}: " if post_id is not None else ""
     return f"{subject}{kind}" + (f" ({detail})" if detail else "")

@@ -21,6 +21,7 @@ from scheduler import services
 from scheduler.errors import GatepostError
 from scheduler.store import Store, data_dir, default_url, sqlite_url
 from scheduler.views import Actor, Attachment, PostView
+from tui.commands.assets import register as register_asset_commands
 from tui.commands.check import check_command
 from tui.commands.credentials import register as register_credential_commands
 from tui.commands.daemon import register as register_daemon_commands
@@ -135,7 +136,7 @@ def init(ctx: Context) -> None:
 )
 def demo(fresh: bool, open_tui: bool | None) -> None:
     """Seed a demo database (outbox accounts, people, assets, posts in every state)
-    and open the terminal app on it."""
+    and open the terminal app on it, with the publishing daemon running inside."""
     from scheduler.demo import seed_demo
 
     database, outbox = demo_paths()
@@ -177,12 +178,27 @@ def demo(fresh: bool, open_tui: bool | None) -> None:
 
 
 def _open_demo_app(store: Store, as_login: str | None) -> None:
-    """The terminal app on the demo database, as the demo's author unless `--as` says."""
+    """The terminal app on the demo database, as the demo's author unless `--as` says,
+    with the publishing daemon running inside it (in its own threads)."""
+    import logging
+
+    from textual.logging import TextualHandler
+
+    from scheduler.daemon import Daemon, DaemonSettings
     from scheduler.demo import AUTHOR
     from tui.app import GatepostApp
 
     actor = services.resolve_actor(store, as_login or AUTHOR)
-    GatepostApp(store, actor, demo=True).run()
+    # The daemon logs a line per event; on the terminal it would write over the app, so
+    # its lines go to Textual's log (`textual console` shows them) instead.
+    logging.basicConfig(level=logging.INFO, handlers=[TextualHandler()], force=True)
+    # A quick sync and heartbeat, so the demo shows changes within seconds.
+    settings = DaemonSettings(sync_seconds=5.0, heartbeat_seconds=2.0)
+
+    def daemon(on_event: Any) -> Daemon:
+        return Daemon(store, on_event=on_event, settings=settings)
+
+    GatepostApp(store, actor, demo=True, daemon_factory=daemon).run()
 
 
 @cli.group()
@@ -755,17 +771,6 @@ def posts_resolve(
     _post_result(post, as_json, f"Post {post.id} is {post.state.value}.")
 
 
-@posts.command("retract")
-@click.argument("post_id", type=int)
-@click.option("--reason", required=True)
-@click.option("--json", "as_json", is_flag=True)
-@pass_ctx
-def posts_retract(ctx: Context, post_id: int, reason: str, as_json: bool) -> None:
-    """Mark a published post retracted."""
-    post = services.retract_post(ctx.store, ctx.actor(), post_id, reason=reason)
-    _post_result(post, as_json, f"Post {post.id} is {post.state.value}.")
-
-
 # -- audit ------------------------------------------------------------------------------
 
 
@@ -826,6 +831,9 @@ def audit_log(
 
 cli.add_command(check_command)
 
+
+# `assets add|approve|reject|revoke|list|show`: the asset library
+register_asset_commands(cli)
 
 # `daemon`, `status`, and the post actions the daemon carries out (retract, correct, repeat)
 register_daemon_commands(cli, posts)

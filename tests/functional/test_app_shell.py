@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from textual.command import CommandList, CommandPalette
 
 from scheduler import services
 from scheduler.store import Store, sqlite_url
@@ -80,7 +81,16 @@ async def test_the_palette_offers_each_action_of_the_screen(store: Store) -> Non
         # Run one from the palette as a person would: it filters the queue by state.
         await pilot.press("ctrl+p")
         await pilot.press(*"Failed posts")
-        await settled(pilot)
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        options = palette.query_one(CommandList)
+        await wait_until(
+            pilot,
+            lambda: (
+                options.option_count > 0
+                and "Failed posts" in str(options.get_option_at_index(0).prompt)
+            ),
+        )
         await pilot.press("enter")
         await settled(pilot)
         failed = [p.id for p in services.list_posts(store, states=["failed"])]
@@ -151,3 +161,16 @@ def test_the_bridge_describes_events_in_words() -> None:
 
     event = DaemonEvent("failed", 3, datetime(2026, 1, 1, tzinfo=UTC), "rate limited")
     assert describe_event(event) == "post 3: failed (rate limited)"
+
+
+async def test_letters_typed_over_a_dialog_never_switch_person_or_view(store: Store) -> None:
+    app = demo_app(store, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("u", "2", "n")
+        await settled(pilot)
+        assert app.actor.login == "alice"
+        assert isinstance(app.screen, HelpScreen)
+        assert app.current_mode == "queue"

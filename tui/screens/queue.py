@@ -174,7 +174,7 @@ class QueueScreen(Screen[None]):
         Binding("a", "cycle_account", "Account"),
         Binding("o", "cycle_sort", "Sort"),
         Binding("r", "reverse_sort", "Reverse", show=False),
-        Binding("g", "jump", "Go to #"),
+        Binding("g", "jump", "Go to #", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("c", "confirm_held", "Confirm held"),
         Binding("t", "retry_failed", "Retry"),

@@ -441,7 +441,7 @@ class ReviewScreen(Screen[None]):
 
     def _decided(self, done: str) -> None:
         self.notify(done, title="Review")
-        self.gatepost.posts_changed()
+        self.gatepost.user_changed_posts()
         self.load_inbox()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
