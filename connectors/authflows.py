@@ -242,7 +242,8 @@ def connect_mastodon(
 
 def flow_base_url(platform: str, api_base: str | None, handle: str = "") -> str:
     """Where an account's authorisation flow talks to: its ``api_base``, else the
-    platform's address (Bluesky: https://bsky.social; Mastodon: the handle's instance)."""
+    platform's address (Bluesky: https://bsky.social; Mastodon: the handle's instance;
+    X, LinkedIn and Facebook: ``""``, their flows know their own public addresses)."""
     if api_base:
         return api_base.rstrip("/")
     if platform == "bluesky":
@@ -256,6 +257,8 @@ def flow_base_url(platform: str, api_base: str | None, handle: str = "") -> str:
             "@name@instance.example",
             platform=platform,
         )
+    if platform in ("x", "linkedin", "facebook"):
+        return ""  # the OAuth flows use the platform's own public addresses
     raise ConnectorError(f"no authorisation flow for {platform!r} here", platform=platform)
 
 
@@ -273,6 +276,14 @@ def run_flow(
         return connect_bluesky(base_url, ask, identifier=identifier, timeout=timeout)
     if platform == "mastodon":
         return connect_mastodon(base_url, ask, show=show, timeout=timeout)
+    if platform in ("x", "linkedin", "facebook"):
+        # The OAuth flows know the platforms' public addresses themselves; an account's
+        # api_base (tests, staging) is passed through when it has one.
+        from connectors.authflows_oauth import run_oauth_flow
+
+        return run_oauth_flow(
+            platform, base_url or None, ask, show=show, identifier=identifier, timeout=timeout
+        )
     raise ConnectorError(
         f"no interactive connect flow for {platform!r} here; use "
         "`gatepost accounts set-credentials` with the platform's tokens as JSON",

@@ -23,6 +23,7 @@ from connectors.authflows import mastodon_authorize_url
 from connectors.credentials import CredentialStore
 from tests.fakes.bluesky import APP_PASSWORD, DID, HANDLE, FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.x import FakeX
 from tui.cli import cli
 
 PASSPHRASE = "cli-test-passphrase"
@@ -161,6 +162,40 @@ def test_set_credentials_refuses_bad_input(
     assert message in result.output
     assert "s3cr3t-value" not in result.output
     assert stored(env, "uni-masto") is None
+
+
+def test_connect_x_with_the_pin_flow(env: dict[str, str]) -> None:
+    with FakeX() as fake:
+        add_account(env, "uni-x", "x", "@uniofexample", fake.base_url)
+        read_fd, write_fd = os.pipe()
+        # the app's keys first; the PIN once X has handed out a request token
+        os.write(write_fd, f"{fake.consumer_key}\n{fake.consumer_secret}\n".encode())
+
+        def person() -> None:
+            deadline = time.monotonic() + 10
+            while not fake.request_tokens and time.monotonic() < deadline:
+                time.sleep(0.02)
+            pin = fake.approve(next(iter(fake.request_tokens)))
+            os.write(write_fd, pin.encode() + b"\n")
+            os.close(write_fd)
+
+        helper = threading.Thread(target=person)
+        helper.start()
+        with os.fdopen(read_fd, "rb") as stdin:
+            result = gatepost(env, "accounts", "connect", "uni-x", input=stdin)
+        helper.join()
+        assert result.exit_code == 0, result.output
+        assert "oauth/authorize?oauth_token=" in result.output
+        assert "Connected uni-x (x) as @uniofexample." in result.output
+        creds = stored(env, "uni-x")
+        assert creds is not None
+        assert fake.consumer_secret not in result.output
+        assert creds["access_token_secret"] not in result.output
+        config = AccountConfig(
+            name="uni-x", platform="x", api_base=fake.base_url, credentials=creds
+        )
+        make_connector(config).publish(PublishRequest(text="via the CLI", idempotency_key="k"))
+        assert [p["text"] for p in fake.live_posts()] == ["via the CLI"]
 
 
 def test_connect_refuses_platforms_without_a_flow(env: dict[str, str], tmp_path: Path) -> None:

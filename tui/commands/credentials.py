@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # import) on first use: they are reached only inside these two commands.
 
 #: Platforms whose authorisation flow runs here; others take `set-credentials`.
-CONNECT_PLATFORMS = ("bluesky", "mastodon")
+CONNECT_PLATFORMS = ("bluesky", "mastodon", "x", "linkedin", "facebook")
 
 
 class _CommandContext(Protocol):
@@ -88,10 +88,12 @@ def _ask(prompt: str, *, secret: bool = False) -> str:
 )
 @click.pass_obj
 def connect(ctx: _CommandContext, name: str, identifier: str | None) -> None:
-    """Authorise Gatepost to post as account NAME (Bluesky, Mastodon).
+    """Authorise Gatepost to post as account NAME (Bluesky, Mastodon, X, LinkedIn, Facebook).
 
     Bluesky asks for an app password; Mastodon shows an address to open and asks for
-    the code the instance shows. Credentials go to the OS keyring (or the encrypted
+    the code the instance shows; X asks for the app's keys and the PIN X shows; LinkedIn
+    and Facebook ask for the app's client id and secret and wait for the browser on
+    127.0.0.1. Credentials go to the OS keyring (or the encrypted
     file) and are never printed.
     """
     account = _admin_account(ctx, name, "connect accounts")
