@@ -19,28 +19,46 @@ from compliance.model import Draft, Finding, Image, Severity, Verdict
 from compliance.policy import FrequencyLimits, Policy, RuleConfig
 
 if TYPE_CHECKING:
-    from compliance.assets import AssetIndex, AssetRecord
+    from compliance.assets import (
+        AssetIndex,
+        AssetMatch,
+        AssetRecord,
+        ImageHashes,
+        UnreadableImageError,
+        content_hash,
+        image_hashes,
+    )
 
 # Public names that live in the image half of the gate: name -> module.
 _IMAGE_NAMES = {
     "AssetIndex": "compliance.assets",
+    "AssetMatch": "compliance.assets",
     "AssetRecord": "compliance.assets",
+    "ImageHashes": "compliance.assets",
+    "UnreadableImageError": "compliance.assets",
+    "content_hash": "compliance.assets",
+    "image_hashes": "compliance.assets",
 }
 
 __all__ = [
     "AssetIndex",
+    "AssetMatch",
     "AssetRecord",
     "ComplianceError",
     "Draft",
     "Finding",
     "FrequencyLimits",
     "Image",
+    "ImageHashes",
     "Policy",
     "PolicyError",
     "RuleConfig",
     "Severity",
+    "UnreadableImageError",
     "Verdict",
     "check",
+    "content_hash",
+    "image_hashes",
 ]
 
 

@@ -28,7 +28,7 @@ Looking alike is decided in two steps:
 :class:`ImageHashes` that the scheduler stores with the asset row (``to_json`` /
 ``from_json``), so the index is built without decoding any image again.
 
-Errors: :class:`UnreadableImageError` (a ``ValueError``) when bytes are not an image the
+Errors: :class:`UnreadableImageError` (a ``ComplianceError``) when bytes are not an image the
 gate can safely decode: decompression bombs, truncated files, unknown formats.
 """
 
@@ -50,6 +50,8 @@ import imagehash
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from compliance.errors import ComplianceError
+
 __all__ = [
     "ACCEPTED_FORMATS",
     "DEFAULT_MAX_PIXELS",
@@ -70,7 +72,7 @@ HASH_VERSION = 1
 DEFAULT_MAX_PIXELS = 50_000_000
 #: Formats the platforms accept; anything else is refused without trying other decoders.
 ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP")
-#: Long side of the working copy an image is reduced to after decoding.
+#: An image is reduced after decoding to a working copy of less than twice this side.
 WORKING_SIDE = 1024
 #: The feature search looks at a candidate twice, at two sizes: first about the size of
 #: a registered logo's features (the picture is mostly the logo: a crop or a copy), then
@@ -103,16 +105,16 @@ _MIN_VISIBLE = 0.6  # at least this share of the logo must be inside the candida
 _MIN_CORRELATION = 0.8
 
 
-class UnreadableImageError(ValueError):
+class UnreadableImageError(ComplianceError, ValueError):
     """The bytes are not an image the gate can decode safely.
 
     ``reason`` is one of ``"too_large"`` (more pixels than allowed: a decompression
     bomb), ``"truncated"``, ``"unknown_format"`` or ``"corrupt"``; the message says it in
-    words a person can act on.
+    words a person can act on. (A ``ValueError`` too: the bytes are a bad value.)
     """
 
     def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
+        super().__init__(message, title="Unreadable image")
         self.reason = reason
 
 
@@ -140,7 +142,7 @@ def decode_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     formats: Iterable[str] = ACCEPTED_FORMATS,
 ) -> DecodedImage:
-    """Decode ``data`` defensively and return a working copy at most ``WORKING_SIDE`` px a side.
+    """Decode ``data`` defensively; return a working copy under twice ``WORKING_SIDE`` a side.
 
     Transparency is flattened onto white. The pixel count is checked from the header
     before any decoding, and Pillow's own decompression-bomb warning is treated as an
@@ -213,15 +215,17 @@ def _xmp_names_location(info: Mapping[Any, Any]) -> bool:
 
 
 def _flatten(image: Image.Image) -> Image.Image:
-    """RGB copy with alpha composited on white, at most ``WORKING_SIDE`` on a side."""
+    """RGB copy with alpha composited on white, less than twice ``WORKING_SIDE`` a side."""
     image = ImageOps.exif_transpose(image) or image
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
     rgb = image.convert("RGB")
-    rgb.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.LANCZOS)
-    return rgb
+    # Every later step resizes again, so a cheap integer box reduction is enough here;
+    # a Lanczos thumbnail cost more than all the hashing together.
+    factor = max(rgb.size) // WORKING_SIDE
+    return rgb.reduce(factor) if factor >= 2 else rgb
 
 
 @dataclass(frozen=True)
