@@ -1,7 +1,9 @@
 """The gate's errors.
 
     ComplianceError          base: every error the gate raises has a readable title
-    └── PolicyError          a policy file that cannot be read, parsed or understood
+    ├── PolicyError          a policy file that cannot be read, parsed or understood
+    └── UnreadableImageError image bytes the gate cannot decode safely (in
+                             compliance.assets; the image rules turn it into a finding)
 
 Findings are data, never exceptions: a draft that breaks a rule gives a ``Verdict``.
 """
