@@ -171,3 +171,22 @@ class Team:
 @pytest.fixture
 def team(store: Store) -> Team:
     return Team(store)
+
+
+@pytest.fixture
+def gatepost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run `gatepost ARGS` in-process as a given login, on a new database in ``tmp_path``
+    whose first admin is ``ada``."""
+    from click.testing import CliRunner
+
+    from tui.cli import cli
+
+    monkeypatch.delenv("GATEPOST_DATABASE_URL", raising=False)
+    monkeypatch.setenv("GATEPOST_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+
+    def invoke(login: str, *args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(cli, list(args), env={"LOGNAME": login, "USER": login})
+
+    assert invoke("ada", "init").exit_code == 0
+    return invoke

@@ -15,11 +15,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from scheduler.times import last_sunday
-from tui.cli import cli
 
 GATEPOST = str(Path(sys.executable).parent / "gatepost")
 
@@ -131,19 +129,6 @@ def test_walk_through_from_a_shell(tmp_path: Path) -> None:
 
 
 # -- in-process ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def gatepost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.delenv("GATEPOST_DATABASE_URL", raising=False)
-    monkeypatch.setenv("GATEPOST_DATA_DIR", str(tmp_path))
-    runner = CliRunner()
-
-    def invoke(login: str, *args: str) -> Result:
-        return runner.invoke(cli, list(args), env={"LOGNAME": login, "USER": login})
-
-    assert invoke("ada", "init").exit_code == 0
-    return invoke
 
 
 def test_as_is_refused_outside_a_demo_database(gatepost) -> None:  # type: ignore[no-untyped-def]

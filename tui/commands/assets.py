@@ -149,11 +149,12 @@ def assets_add(
 def _permission_command(name: str, permission: str, verb: str, *, needs_comment: bool) -> None:
     @assets.command(name)
     @click.argument("asset_id", type=int)
-    @click.option("--comment", required=needs_comment, default="", help="Why.")
-    def command(asset_id: int, comment: str) -> None:
+    # Click counts an explicit default (even None) as a value, so give none when required.
+    @click.option("--comment", required=needs_comment, help="Why.")
+    def command(asset_id: int, comment: str | None) -> None:
         ctx = _ctx()
         asset = services.set_asset_permission(
-            ctx.store, ctx.actor(), asset_id, permission, comment=comment
+            ctx.store, ctx.actor(), asset_id, permission, comment=comment or ""
         )
         click.echo(f"Asset {asset.id} ({asset.title}) is {verb}.")
 
