@@ -54,7 +54,7 @@ def test_three_daemons_racing_for_a_thousand_due_posts_publish_each_once(tmp_pat
         )
         daemons = [start_daemon(pg_schema.url, tmp_path / f"d{n}.log", lease=30) for n in range(3)]
         try:
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
                 left = [s for s in states(store).values() if s in ("scheduled", "publishing")]
                 if not left:
