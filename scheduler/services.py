@@ -765,13 +765,13 @@ def _post_views(session: Session, posts: Sequence[Post], *, with_findings: bool)
         assert post.id is not None and post.created_at is not None
         assert post.updated_at is not None
         account = accounts[post.account_id]
-        approval = latest_approval.get(post.id)
+        latest = latest_approval.get(post.id)
         findings = [_finding_view(f) for f in current_findings.get(post.id, [])]
         valid = (
-            approval is not None
-            and approval.void_at is None
-            and approval.id == post.approval_id
-            and approval.fingerprint == post.fingerprint
+            latest is not None
+            and latest.void_at is None
+            and latest.id == post.approval_id
+            and latest.fingerprint == post.fingerprint
         )
         views.append(
             PostView(
@@ -790,7 +790,7 @@ def _post_views(session: Session, posts: Sequence[Post], *, with_findings: bool)
                 state_reason=post.state_reason,
                 version=post.version,
                 fingerprint=post.fingerprint,
-                approval=_approval_view(approval) if approval is not None else None,
+                approval=_approval_view(latest) if latest is not None else None,
                 approval_valid=valid,
                 open_findings=sum(1 for f in findings if f.holds_post),
                 created_at=post.created_at,
@@ -1684,6 +1684,13 @@ def _loads(text: str) -> Mapping[str, Any]:
     except ValueError:
         return {"unreadable": text}
     return value if isinstance(value, dict) else {"value": value}
+
+
+def get_policy_path(store: Store) -> str:
+    """The policy file in force ("" for the shipped default)."""
+    with store.read() as session:
+        setting = session.get(Setting, gate.POLICY_PATH_SETTING)
+        return setting.value if setting is not None else ""
 
 
 def set_policy_path(store: Store, actor: Actor, path: str | None) -> str:

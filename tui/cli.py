@@ -387,6 +387,62 @@ def accounts_show(ctx: Context, name: str, as_json: bool) -> None:
         click.echo(f"{key}: {value if value is not None else ''}")
 
 
+@accounts.command("set")
+@click.argument("name")
+@click.option("--rename", "new_name", default=None, help="A new name for the account.")
+@click.option("--handle", default=None)
+@click.option("--kind", type=click.Choice(["official", "personal"]), default=None)
+@click.option("--timezone", default=None)
+@click.option("--api-base", default=None, help="Override the platform's address ('' to clear).")
+@click.option("--option", "option_pairs", multiple=True, metavar="KEY=VALUE", help="Replace.")
+@click.option("--require-approval/--no-require-approval", default=None)
+@click.option("--grace", "grace_minutes", type=click.IntRange(min=0), default=None)
+@click.option("--max-per-hour", type=click.IntRange(min=0), default=None, help="0: no limit.")
+@click.option("--max-per-day", type=click.IntRange(min=0), default=None, help="0: no limit.")
+@click.option("--active/--inactive", default=None)
+@pass_ctx
+def accounts_set(
+    ctx: Context,
+    name: str,
+    new_name: str | None,
+    handle: str | None,
+    kind: str | None,
+    timezone: str | None,
+    api_base: str | None,
+    option_pairs: tuple[str, ...],
+    require_approval: bool | None,
+    grace_minutes: int | None,
+    max_per_hour: int | None,
+    max_per_day: int | None,
+    active: bool | None,
+) -> None:
+    """Change an account's settings (only those given)."""
+    changes: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "name": new_name,
+            "handle": handle,
+            "kind": kind,
+            "timezone": timezone,
+            "require_approval": require_approval,
+            "grace_minutes": grace_minutes,
+            "active": active,
+        }.items()
+        if value is not None
+    }
+    if api_base is not None:
+        changes["api_base"] = api_base or None
+    if option_pairs:
+        changes["options"] = _options(option_pairs)
+    for key, limit in (("max_per_hour", max_per_hour), ("max_per_day", max_per_day)):
+        if limit is not None:
+            changes[key] = limit or None
+    if not changes:
+        raise click.UsageError("say what to change (see --help)")
+    account = services.update_account(ctx.store, ctx.actor(), name, **changes)
+    click.echo(f"Updated account {account.name}.")
+
+
 # `accounts connect` and `accounts set-credentials` (authorisation flows, credential store)
 register_credential_commands(accounts)
 
@@ -771,6 +827,40 @@ def posts_resolve(
     _post_result(post, as_json, f"Post {post.id} is {post.state.value}.")
 
 
+# -- policy -----------------------------------------------------------------------------
+
+
+@cli.group()
+def policy() -> None:
+    """Which policy file the gate uses."""
+
+
+@policy.command("show")
+@pass_ctx
+def policy_show(ctx: Context) -> None:
+    """Print the policy file in force."""
+    ctx.actor()
+    path = services.get_policy_path(ctx.store)
+    click.echo(path or "the shipped default (compliance/policy.toml)")
+
+
+@policy.command("use")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, resolve_path=True))
+@pass_ctx
+def policy_use(ctx: Context, path: str) -> None:
+    """Use an edited copy of the policy for every check from now on (admins)."""
+    services.set_policy_path(ctx.store, ctx.actor(), path)
+    click.echo(f"The gate now uses {path}.")
+
+
+@policy.command("reset")
+@pass_ctx
+def policy_reset(ctx: Context) -> None:
+    """Go back to the shipped policy (admins)."""
+    services.set_policy_path(ctx.store, ctx.actor(), None)
+    click.echo("The gate now uses the shipped policy.")
+
+
 # -- audit ------------------------------------------------------------------------------
 
 
@@ -845,4 +935,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -285,3 +285,41 @@ def test_a_stranger_is_told_how_to_get_in(gatepost) -> None:  # type: ignore[no-
     stranger = gatepost("eve", "posts", "list")
     assert stranger.exit_code == 1
     assert "'eve' is not a Gatepost user" in _one_line_error(stranger)
+
+
+def test_accounts_set_changes_only_what_is_given(gatepost) -> None:  # type: ignore[no-untyped-def]
+    gatepost("ada", "accounts", "add", "news", "--platform", "outbox", "--max-per-day", "5")
+    changed = gatepost(
+        "ada", "accounts", "set", "news", "--require-approval", "--grace", "30",
+        "--max-per-day", "0", "--timezone", "Europe/Dublin",
+    )  # fmt: skip
+    assert changed.exit_code == 0, changed.output
+    shown = json.loads(gatepost("ada", "accounts", "show", "news", "--json").stdout)
+    assert shown["require_approval"] is True
+    assert shown["grace_minutes"] == 30
+    assert shown["max_per_day"] is None  # 0 lifts the limit
+    assert shown["timezone"] == "Europe/Dublin"
+    assert shown["platform"] == "outbox"  # untouched
+    nothing = gatepost("ada", "accounts", "set", "news")
+    assert nothing.exit_code == 2
+    bad = gatepost("ada", "accounts", "set", "news", "--timezone", "Nowhere/Land")
+    assert bad.exit_code == 1 and "unknown time zone" in bad.stderr
+    log = json.loads(gatepost("ada", "audit", "log", "--subject", "account:1", "--json").stdout)
+    assert log[0]["action"] == "account.update"
+    assert log[0]["before"]["grace_minutes"] == 15
+
+
+def test_policy_use_show_reset(gatepost, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    shipped = Path(__file__).parents[2] / "compliance" / "policy.toml"
+    ours = tmp_path / "our-policy.toml"
+    ours.write_text(shipped.read_text())
+    assert "shipped default" in gatepost("ada", "policy", "show").stdout
+    assert gatepost("ada", "policy", "use", str(ours)).exit_code == 0
+    assert gatepost("ada", "policy", "show").stdout.strip() == str(ours)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("this is [not toml")
+    refused = gatepost("ada", "policy", "use", str(broken))
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith(f"error: cannot use {broken} as the policy")
+    assert gatepost("ada", "policy", "reset").exit_code == 0
+    assert "shipped default" in gatepost("ada", "policy", "show").stdout
