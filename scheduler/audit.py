@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from scheduler.models import AuditEvent, AuditHead
@@ -66,10 +67,7 @@ def append_event(
     after: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to the chain inside the caller's transaction."""
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+    head = _locked_head(session)
     before_text = canonical_json(before or {})
     after_text = canonical_json(after or {})
     seq = head.seq + 1
@@ -100,6 +98,22 @@ def append_event(
     session.add(head)
     session.flush()
     return event
+
+
+def _locked_head(session: Session) -> AuditHead:
+    """The chain's head row, locked for this transaction (made on the very first event)."""
+    query = select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    head = session.exec(query).first()
+    if head is not None:
+        return head
+    try:
+        # Two first events at once: one insert wins, the other re-reads the winner's row.
+        with session.begin_nested():
+            session.add(AuditHead(id=1, seq=0, hash=GENESIS))
+    except IntegrityError:
+        pass
+    head = session.exec(query).one()
+    return head
 
 
 @dataclass(frozen=True)
