@@ -17,9 +17,9 @@ The gate matches term lists against a *normalised* copy of a post:
   ``f u c k``) become ``f u c k``, which the term lists carry as a variant.
 
 Everything here is a table lookup at C speed (``bytes.translate`` for ASCII, a cached
-fold per non-ASCII character); only text holding
-characters that vanish or expand (zero-width, combining accents, ligatures) pays for
-a per-character loop that records where each folded character came from.
+fold per non-ASCII character); only text holding characters that vanish or expand
+(zero-width, combining accents, ligatures) pays for a per-character loop that records
+where each folded character came from.
 
 :func:`normalise` returns the folded text and, when its length or alignment differs
 from the original, the original offset of each folded character, so findings can
@@ -164,8 +164,8 @@ def _fold_char(char: str) -> str:
 
 
 class _FoldTable(dict[int, str]):
-    """Code point -> folded text, for ``str.translate``; non-ASCII entries are computed
-    the first time a character is seen."""
+    """Code point -> folded text; a non-ASCII entry is computed the first time its
+    character is seen (the table only grows, bounded by the characters in use)."""
 
     def __init__(self) -> None:
         super().__init__(_ASCII_TABLE)

@@ -567,6 +567,72 @@ SECOND_BATCH_FLAGGED: list[tuple[str, list[str], str]] = [
     ("My current location: Platform 3, Leeds station", ["whereabouts"], "location"),
 ]
 
+# A third batch, written after the second batch's tuning and scored once before any
+# change: 35 of 38 right. Two misses were whereabouts, which then gained the
+# "sitting in ... now" and empty-home phrases; the third, bank details, is not a kind
+# the gate looks for and stays missed.
+THIRD_BATCH_CLEAN = [
+    "Our students raised £18,000 for Macmillan in the Movember challenge. Legends!",
+    "Applications for the Laidlaw scholarship close at midnight on 20 January.",
+    "Meet Professor Sarah Jenkins, who has spent 30 years studying coral reefs.",
+    "The Great Hall clock tower is getting a clean. Scaffolding will be up until March.",
+    "Fancy a career in law? Our alumni panel shares how they got their first training contract.",
+    "Lunchtime concert: the university orchestra plays Elgar and Vaughan Williams, 1pm, free.",
+    "We have cut our campus carbon emissions by 41% since 2005.",
+    "The bus strike means the 1 and 19 are not running. Plan extra time to get to exams.",
+    "Welcome to our 400 new nursing and midwifery students starting this week!",
+    "Our rugby sevens squad are heading to Amsterdam for the European tournament.",
+    "Research shows dogs can smell Parkinson's disease years before symptoms appear.",
+    "Black History Month: our events celebrate the students and staff who shaped Leeds.",
+    "Free flu jabs for staff in the health centre, Tuesdays and Thursdays in October.",
+    "Our vet school has a new equine hospital, with an operating theatre for horses.",
+    "The Brotherton Library is 90 years old this year. Happy birthday to our favourite building.",
+    "A new app from our computing students helps blind people navigate the campus.",
+    "The climbing wall in the sports centre reopens after its refit on Saturday.",
+    "Our linguists explain why the word 'literally' now means its opposite.",
+    "Two of our professors have been named on the Highly Cited Researchers list.",
+    "Halls fees for next year are frozen at this year's prices.",
+]
+THIRD_BATCH_FLAGGED: list[tuple[str, list[str], str]] = [
+    ("Absolute sh*tshow at registration this morning", ["offensive"], "masked compound"),
+    ("Who's the numpty who left the lab door open? Total fuckwit.", ["offensive"], "insult"),
+    ("The away fans were proper c u n t s about it", ["offensive"], "spelt out plural"),
+    ("Fcuk this wind, the marquee nearly took off", ["offensive"], "letter swap"),
+    ("Stop being such a b*tch about the rota", ["offensive"], "masked"),
+    ("Such a tw@t move to park in the ambulance bay", ["offensive"], "@ for a"),
+    ("Not to be shared outside the team: next year's fee levels.", ["confidential"], "phrase"),
+    ("Embargo lifts at 10am tomorrow, please hold until then.", ["confidential"], "embargo"),
+    (
+        "Confidential - not for the public yet - the new campus in Manchester.",
+        ["confidential"],
+        "marker",
+    ),
+    (
+        "Her mobile is 07911 123456 if you need to reach her out of hours",
+        ["personal_data"],
+        "phone",
+    ),
+    ("Student no. 201811223 has left a laptop in the lab", ["personal_data"], "student number"),
+    (
+        "Please pay the deposit to sort code 20-00-00 account 12345678",
+        ["personal_data"],
+        "bank account",
+    ),
+    ("Birthday shout-out to Ellie, born 14 July 2005!", ["personal_data"], "date of birth"),
+    ("Our porter Dave lives at 3 Cliff Road, Leeds LS6 2EZ", ["personal_data"], "address"),
+    ("I'm on the 4th floor of the Worsley building right now", ["whereabouts"], "floor"),
+    ("Sitting in the library café right now, come and join me", ["whereabouts"], "no pronoun"),
+    ("Back home tomorrow, the house is empty till then", ["whereabouts"], "empty house"),
+]
+THIRD_BATCH_PERSONAL_FLAGGED: list[tuple[str, list[str], str]] = [
+    (
+        "Speaking for the University, I can say the strike will end soon",
+        ["personal_account"],
+        "official voice",
+    ),
+    ("Proud of our team's new paper in Science today!", ["personal_account"], "no disclaimer"),
+]
+
 
 def _record(text: str, labels: list[str], note: str, account_kind: str = "official") -> dict:
     return {"text": text, "account_kind": account_kind, "labels": sorted(labels), "note": note}
@@ -583,6 +649,14 @@ def build() -> list[dict]:
     records += [_record(t, [], "second batch, clean") for t in SECOND_BATCH_CLEAN]
     records += [
         _record(t, labels, "second batch: " + note) for t, labels, note in SECOND_BATCH_FLAGGED
+    ]
+    records += [_record(t, [], "third batch, clean") for t in THIRD_BATCH_CLEAN]
+    records += [
+        _record(t, labels, "third batch: " + note) for t, labels, note in THIRD_BATCH_FLAGGED
+    ]
+    records += [
+        _record(t, labels, "third batch: " + note, "personal")
+        for t, labels, note in THIRD_BATCH_PERSONAL_FLAGGED
     ]
     return records
 
