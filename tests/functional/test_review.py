@@ -10,9 +10,17 @@ import pytest
 
 from scheduler import services
 from scheduler.store import Store
-from tests.snapshots.demo_app import SIZE, demo_app, open_store, seed_demo_database, settled
+from tests.snapshots.demo_app import (
+    SIZE,
+    demo_app,
+    open_store,
+    seed_demo_database,
+    settled,
+    wait_until,
+)
 from tui.screens.prompt import TextPrompt
 from tui.screens.review import ReviewScreen
+from tui.widgets.image_preview import ImagePreview
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +154,32 @@ async def test_switching_to_the_approver_shows_their_inbox(store: Store) -> None
         assert "sign_off" not in footer_actions(app)
         titles = {command.title for command in app.get_system_commands(screen)}
         assert {"Approve", "Send back"} <= titles
+
+
+async def test_a_finding_about_an_image_shows_the_image(store: Store) -> None:
+    alice = services.resolve_actor(store, as_login="alice")
+    with_pending_image = next(
+        p for p in services.list_posts(store, states=["draft"]) if p.attachments
+    )
+    submitted = services.submit_post(store, alice, with_pending_image.id)
+    assert submitted.state == "in_review"
+    app = demo_app(store, login="bob")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settled(pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        screen.load_post(submitted.id)
+        await settled(pilot)
+        finding = screen.current_finding
+        assert finding is not None and finding.asset_id is not None
+        preview = screen.query_one("#review-image", ImagePreview)
+        await wait_until(pilot, lambda: preview.drawn)
+        assert preview.display
+        # A finding about the text hides it again.
+        screen.load_post(
+            next(p.id for p in screen.posts if p.open_findings and p.id != submitted.id)
+        )
+        await settled(pilot)
+        assert screen.current_finding is not None and screen.current_finding.span is not None
+        assert not preview.display

@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 from scheduler import services
 from scheduler.views import Actor, FindingView, PostView
 from tui.screens.prompt import TextPrompt
+from tui.widgets.image_preview import ImagePreview
 from tui.widgets.statusbar import StatusBar, ViewsBar
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ class ReviewScreen(Screen[None]):
             with Vertical(id="review-main"):
                 yield Static("", id="review-heading")
                 yield Static("", id="review-text")
+                yield ImagePreview(id="review-image", columns=48, rows=10)
                 yield OptionList(id="review-findings")
                 yield Static("", id="review-verdict")
         yield StatusBar()
@@ -251,6 +253,7 @@ class ReviewScreen(Screen[None]):
                 else "No posts wait for review."
             )
             self.query_one("#review-text", Static).update("")
+            self.query_one("#review-image", ImagePreview).display = False
             self.query_one("#review-verdict", Static).update("")
             self.refresh_bindings()
             return
@@ -278,6 +281,7 @@ class ReviewScreen(Screen[None]):
                 keep = ids.index(previous.id) if previous.id in ids else 0
             findings.highlighted = keep
         self._show_text()
+        self._show_image()
         self._show_verdict()
         self.refresh_bindings()
 
@@ -336,7 +340,35 @@ class ReviewScreen(Screen[None]):
     @on(OptionList.OptionHighlighted, "#review-findings")
     def _finding_highlighted(self) -> None:
         self._show_text()
+        self._show_image()
         self.refresh_bindings()
+
+    def _finding_asset(self, finding: FindingView | None) -> int | None:
+        """The library asset a finding is about, if it is about an image."""
+        if finding is None or self.post is None:
+            return None
+        if finding.asset_id is not None:
+            return finding.asset_id
+        attachments = self.post.attachments
+        if finding.image_index is not None and 0 <= finding.image_index < len(attachments):
+            return attachments[finding.image_index].asset_id
+        return None
+
+    def _show_image(self) -> None:
+        """Show the image the highlighted finding concerns (hidden for text findings)."""
+        preview = self.query_one("#review-image", ImagePreview)
+        asset_id = self._finding_asset(self.current_finding)
+        preview.display = asset_id is not None
+        if asset_id is None:
+            return
+
+        def read() -> None:
+            data = services.asset_data(self.store, asset_id)
+            self.app.call_from_thread(preview.show, data)
+
+        self.run_worker(
+            read, thread=True, group="review-image", exclusive=True, exit_on_error=False
+        )
 
     @on(OptionList.OptionSelected, "#review-findings")
     def _finding_selected(self) -> None:
