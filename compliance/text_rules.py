@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -742,8 +743,11 @@ class _HashtagScanner:
         if len(body) < self.min_length or not (body.islower() or body.isupper()):
             return None
         words = _hashtag_words(body.lower())
-        if len(words) < self.min_words:
+        # One-letter pieces mean the split is a guess ("lgbtqia" -> "lgbtq i a").
+        if len(words) < self.min_words or any(len(w) < 2 for w in words):
             return None
+        if sum(w.isalpha() for w in words) < self.min_words:
+            return None  # "graduation2026" is one word and a year
         camel = "".join(w.capitalize() for w in words)
         return Finding(
             rule.id,
@@ -756,6 +760,7 @@ class _HashtagScanner:
 
 _COMPILED_RULES: dict[str, TextRules] = {}
 _COMPILED_RULES_KEEP = 8
+_COMPILING = threading.Lock()
 
 
 def compile_text_rules(policy: Policy) -> TextRules:
@@ -767,8 +772,11 @@ def compile_text_rules(policy: Policy) -> TextRules:
     """
     rules = _COMPILED_RULES.get(policy.digest)
     if rules is None:
-        rules = TextRules(policy)
-        if len(_COMPILED_RULES) >= _COMPILED_RULES_KEEP:
-            _COMPILED_RULES.pop(next(iter(_COMPILED_RULES)))
-        _COMPILED_RULES[policy.digest] = rules
+        with _COMPILING:  # checks run in worker threads; build each policy once
+            rules = _COMPILED_RULES.get(policy.digest)
+            if rules is None:
+                rules = TextRules(policy)
+                if len(_COMPILED_RULES) >= _COMPILED_RULES_KEEP:
+                    _COMPILED_RULES.pop(next(iter(_COMPILED_RULES)))
+                _COMPILED_RULES[policy.digest] = rules
     return rules

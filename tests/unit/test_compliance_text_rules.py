@@ -203,6 +203,8 @@ def test_hashtag_case(text: str, flagged: str) -> None:
         "Congratulations #graduation",  # one word
         "Big day #research",  # one word
         "Go team #GB",  # short
+        "Proud to support #LGBTQIA students",  # an acronym, not words
+        "Congratulations #graduation2026",  # one word and a year
     ],
 )
 def test_hashtag_case_clean(text: str) -> None:
