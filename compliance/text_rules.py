@@ -1,17 +1,20 @@
 """The text rules: every term list in one Aho-Corasick automaton, one pass per post.
 
-A policy is compiled once (:func:`compile_text_rules`, cached per policy) into:
+A policy is compiled once per content (:func:`compile_text_rules`) into:
 
 - one automaton over the normalised form of every term of every text rule
-  (confidential markers and project names, offensive words, whereabouts phrases,
-  disclaimers and official-voice phrases, and each rule's exceptions), each key
-  written as `` term `` so it can only match whole words of the normalised text;
-- one regular expression for personal data (a handful of shapes, not one per term),
-  run on the original text when it holds a digit or an ``@``;
+  (confidential markers and project names, offensive words and their spellings,
+  whereabouts and date-of-birth cue phrases, disclaimers and official-voice phrases,
+  and each rule's exceptions), each key written as `` term `` so it can only match
+  whole words of the normalised text;
+- a table of masked spellings (``f*ck``) looked up for the few words holding a ``*``;
+- personal-data patterns (emails from each ``@``, digit-shaped kinds from one scan for
+  digit runs, dates of birth from the cue words), never one pattern per term;
 - a hashtag check for several-word hashtags not written in CamelCase.
 
-Scanning a post normalises it once, walks the automaton once, and maps every hit back
-to the span of the original text.
+Scanning a post normalises it once, walks the automaton once (again only when it saw
+a tripled letter, with the repeats collapsed), and maps every hit back to the span of
+the original text.
 """
 
 from __future__ import annotations
