@@ -191,7 +191,15 @@ def _parse_rule(source: str, rule_id: str, table: object) -> RuleConfig:
     if not isinstance(enabled, bool):
         raise PolicyError(f"{where}: key 'enabled' must be true or false, not {enabled!r}")
     settings = {k: v for k, v in table.items() if k not in _COMMON_KEYS}
-    for key, expected in _TEXT_RULE_SETTINGS.get(rule_id, {}).items():
+    schema = _TEXT_RULE_SETTINGS.get(rule_id)
+    if schema is not None:
+        unknown = sorted(set(settings) - set(schema))
+        if unknown:
+            raise PolicyError(
+                f"{where}: unknown key {unknown[0]!r} (this rule's settings are: "
+                f"{', '.join(schema)})"
+            )
+    for key, expected in (schema or {}).items():
         if key in settings and not _has_type(settings[key], expected):
             raise PolicyError(f"{where}: key {key!r} must be a {expected}, not {settings[key]!r}")
     if rule_id == "frequency":

@@ -87,3 +87,11 @@ def test_broken_policy_is_a_usage_error_that_names_the_key() -> None:
     code, _, err = _run("text", "--policy", str(POLICIES / "bad_severity.toml"))
     assert code == 2
     assert "Broken policy file" in err and "'severity'" in err
+
+
+def test_gatepost_has_the_check_command() -> None:
+    from tui.cli import cli
+
+    result = CliRunner().invoke(cli, ["check", "--json", "Embargoed until Friday"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)[0]["rule"] == "confidential"

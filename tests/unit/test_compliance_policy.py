@@ -42,6 +42,7 @@ def test_unknown_rule_id_is_a_policy_error_naming_it() -> None:
         ("missing_clause.toml", r"\[rules.offensive\]: key 'clause' is missing"),
         ("not_toml.toml", "not valid TOML"),
         ("markers_not_a_list.toml", r"key 'markers' must be a list of strings"),
+        ("misspelt_setting.toml", r"\[rules.confidential\]: unknown key 'marker'"),
         ("no_rules.toml", r"no \[rules.<id>\] tables"),
         ("bad_frequency_limit.toml", r"key 'limits.official.per_hour' must be a positive"),
         ("broken_student_id_pattern.toml", r"key 'student_id_patterns' has a broken pattern"),
