@@ -36,6 +36,8 @@ _TEXT_RULE_SETTINGS: dict[str, dict[str, str]] = {
         "kinds": _LIST_OF_STR,
         "block_kinds": _LIST_OF_STR,
         "student_id_patterns": _LIST_OF_STR,
+        "public_values": _LIST_OF_STR,
+        "role_mailboxes": _LIST_OF_STR,
     },
     "offensive": {"source": "string", "add": _LIST_OF_STR, "exceptions": _LIST_OF_STR},
     "whereabouts": {

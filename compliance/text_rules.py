@@ -589,18 +589,37 @@ class _PersonalDataScanner:
             if "student_id" in self.kinds
             else []
         )
+        self.public = {_comparable(v) for v in rule.settings.get("public_values", [])}
+        self.role_mailboxes = {m.lower() for m in rule.settings.get("role_mailboxes", [])}
 
-    def _finding(self, kind: str, text: str, start: int, end: int) -> Finding:
+    def _is_public(self, kind: str, found: str) -> bool:
+        """The University's own published contact details are not personal data."""
+        if _comparable(found) in self.public:
+            return True
+        if kind == "email":
+            local, _, domain = found.lower().partition("@")
+            return local in self.role_mailboxes or f"@{domain}" in self.public
+        return False
+
+    def _finding(self, kind: str, text: str, start: int, end: int) -> Finding | None:
         assert self.rule is not None
         rule = self.rule
+        found = text[start:end]
+        if (self.public or self.role_mailboxes) and self._is_public(kind, found):
+            return None
         severity = Severity.BLOCK if kind in self.block_kinds else rule.severity
         return Finding(
             rule.id,
             severity,
             rule.clause,
-            f"“{text[start:end]}” looks like {_PERSONAL_DATA_LABELS[kind]} ({kind}).",
+            f"“{found}” looks like {_PERSONAL_DATA_LABELS[kind]} ({kind}).",
             span=(start, end),
         )
+
+    def _report(self, findings: list[Finding], kind: str, text: str, start: int, end: int) -> None:
+        finding = self._finding(kind, text, start, end)
+        if finding is not None:
+            findings.append(finding)
 
     def scan(self, text: str) -> list[Finding]:
         if self.rule is None:
@@ -612,9 +631,8 @@ class _PersonalDataScanner:
             if ("[" in text or "(" in text) and (
                 "at]" in (lowered := text.lower()) or "at)" in lowered
             ):
-                findings.extend(
-                    self._finding("email", text, *m.span()) for m in _SPELT_EMAIL.finditer(text)
-                )
+                for spelt in _SPELT_EMAIL.finditer(text):
+                    self._report(findings, "email", text, *spelt.span())
         if text.isascii():
             # A table lookup says whether the post has a run of six digits (or
             # separators) or the inward half of a postcode ("9JT"); most have neither,
@@ -634,7 +652,7 @@ class _PersonalDataScanner:
                 start -= 1
             domain = _EMAIL_DOMAIN.match(text, at + 1)
             if start < at and domain is not None:
-                findings.append(self._finding("email", text, start, domain.end()))
+                self._report(findings, "email", text, start, domain.end())
             at = text.find("@", at + 1)
 
     def _digits(self, text: str, start: int, end: int, findings: list[Finding]) -> None:
@@ -649,12 +667,12 @@ class _PersonalDataScanner:
         if "uk_phone" in kinds and (before in ("+", "(") or text[start] == "0"):
             match = _COMPILED["uk_phone"].match(text, start - 1 if before in "+(" else start)
             if match and _plausible_phone(match.group()):
-                findings.append(self._finding("uk_phone", text, *match.span()))
+                self._report(findings, "uk_phone", text, *match.span())
                 return
         if "card_number" in kinds and 13 <= digits <= 19:
             match = _COMPILED["card_number"].match(text, start)
             if match and luhn_valid(re.sub(r"\D", "", match.group())):
-                findings.append(self._finding("card_number", text, *match.span()))
+                self._report(findings, "card_number", text, *match.span())
                 return
         if (
             "ni_number" in kinds
@@ -667,14 +685,14 @@ class _PersonalDataScanner:
         for pattern in self.student_ids:
             match = pattern.search(text, max(0, start - 48), min(len(text), end + 4))
             if match and match.end() > start:
-                findings.append(self._finding("student_id", text, *match.span()))
+                self._report(findings, "student_id", text, *match.span())
                 return
 
     def _search(self, kind: str, text: str, start: int, end: int, findings: list[Finding]) -> bool:
         match = _COMPILED[kind].search(text, start, end)
         if match is None:
             return False
-        findings.append(self._finding(kind, text, *match.span()))
+        self._report(findings, kind, text, *match.span())
         return True
 
     def dates_of_birth(self, text: str, cue_starts: Iterable[int]) -> list[Finding]:
@@ -686,9 +704,18 @@ class _PersonalDataScanner:
                 continue
             match = _COMPILED["date_of_birth"].match(text, start)
             if match is not None:
-                found.append(self._finding("date_of_birth", text, *match.span()))
+                self._report(found, "date_of_birth", text, *match.span())
                 taken = match.end()
         return found
+
+
+def _comparable(value: str) -> str:
+    """A contact detail in one spelling: lower case, no spaces, hyphens or brackets,
+    and a UK phone number in its national form ("+44 (0)113" -> "0113")."""
+    compact = re.sub(r"[\s\-().]", "", value.lower()) if "@" not in value else value.lower()
+    if compact.startswith("+44"):
+        compact = "0" + compact[3:].removeprefix("0")
+    return compact
 
 
 def _plausible_phone(found: str) -> bool:

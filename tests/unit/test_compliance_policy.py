@@ -108,3 +108,22 @@ def test_edited_copy_can_make_a_rule_block(tmp_path: Path) -> None:
 def test_policy_digest_changes_with_the_file(tmp_path: Path) -> None:
     edited = _edited(tmp_path, "window = 80", "window = 40")
     assert edited.digest != Policy.default().digest
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Call our switchboard on 0113 243 1751",  # the number as published
+        "Call our switchboard on +44 (0)113 2431751",  # the same number written another way
+        "Write to any of us at jo.bloggs@example.ac.uk",  # an address in a public domain
+        "Visit us at Woodhouse Lane, LS2 9JT",  # the campus postcode
+    ],
+)
+def test_edited_copy_lists_the_universitys_own_contact_details(tmp_path: Path, text: str) -> None:
+    assert check(Draft(text=text), Policy.default()).needs_signoff
+    policy = _edited(
+        tmp_path,
+        "public_values = []",
+        'public_values = ["0113 243 1751", "@example.ac.uk", "LS2 9JT"]',
+    )
+    assert check(Draft(text=text), policy).findings == ()

@@ -130,6 +130,8 @@ def test_personal_data(text: str, flagged: str, severity: str) -> None:
         "Join us @LeedsUni for the launch",  # a handle is not an email
         "Term starts 2026 09 28",  # digits in groups, not a phone number
         "Follow us at 10am on 3 March",  # time and date only
+        "Questions? Email study@example.ac.uk",  # a team's shared mailbox, not a person
+        "Press enquiries: PRESS@example.ac.uk",  # shared mailbox in capitals
     ],
 )
 def test_personal_data_clean_look_alikes(text: str) -> None:
