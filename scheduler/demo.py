@@ -200,6 +200,15 @@ def seed_demo(store: Store, outbox_dir: Path) -> DemoSummary:
     if approved.state is PostState.IN_REVIEW and not approved.open_findings:
         approved = services.approve_post(store, bob, approved.id, comment="fine to go")
     made.append(approved)
+    # Due in under a minute: someone opening the demo sees the daemon publish it.
+    soon = services.create_post(
+        store,
+        alice,
+        account=news.name,
+        text="Welcome to the Gatepost demo: the daemon publishes this post within a minute.",
+        at=now + timedelta(seconds=45),
+    )
+    made.append(services.submit_post(store, alice, soon.id))
     views_own = services.create_post(
         store,
         alice,
