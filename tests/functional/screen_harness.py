@@ -6,6 +6,7 @@ the same screens are also driven through ``GatepostApp`` in the tests that use i
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,30 +80,12 @@ def png(colour: tuple[int, int, int], size: tuple[int, int] = (48, 32)) -> bytes
     return buffer.getvalue()
 
 
-def _migrated_template(tmp_root: Path) -> Path:
-    """One migrated, empty database file per test process, copied for each test."""
-    cached = _TEMPLATE.get("path")
-    if cached is not None and cached.exists():
-        return cached
-    path = tmp_root / "template.sqlite3"
-    Store(sqlite_url(path)).engine.dispose()
-    _TEMPLATE["path"] = path
-    return path
-
-
-def make_world(tmp_path: Path, tmp_root: Path) -> World:
-    """A fresh database: an admin (the OS login), an author, an approver, two accounts
-    (London time), an approved logo and a pending image."""
-    database = tmp_path / "gatepost.sqlite3"
-    shutil.copyfile(_migrated_template(tmp_root), database)
-    clock = Clock()
-    store = Store(sqlite_url(database), clock=clock)
+def _seed(store: Store, outbox: Path) -> None:
     admin_view = services.init_database(store)
     admin = Actor(admin_view.login, Role.ADMIN)
     services.add_user(store, admin, "alice", role="author", display_name="Alice Author")
     services.add_user(store, admin, "bob", role="approver", display_name="Bob Approver")
-    outbox = tmp_path / "outbox"
-    news = services.add_account(
+    services.add_account(
         store,
         admin,
         "uni-news",
@@ -111,7 +94,7 @@ def make_world(tmp_path: Path, tmp_root: Path) -> World:
         timezone="Europe/London",
         options={"dir": str(outbox), "max_chars": "40"},
     )
-    x_account = services.add_account(
+    services.add_account(
         store, admin, "uni-x", platform="x", handle="@uni", timezone="Europe/London"
     )
     logo = services.add_asset(
@@ -123,8 +106,8 @@ def make_world(tmp_path: Path, tmp_root: Path) -> World:
         kind="logo",
         owner="Brand team",
     )
-    logo = services.set_asset_permission(store, admin, logo.id, "approved")
-    pending = services.add_asset(
+    services.set_asset_permission(store, admin, logo.id, "approved")
+    services.add_asset(
         store,
         admin,
         png((200, 30, 30)),
@@ -133,17 +116,46 @@ def make_world(tmp_path: Path, tmp_root: Path) -> World:
         owner="Events",
         allowed_accounts=["uni-news"],
     )
+
+
+def _seeded_template(tmp_root: Path) -> Path:
+    """The seeded database, built once per test process and copied for each test."""
+    cached = _TEMPLATE.get("path")
+    if cached is not None and cached.exists():
+        return cached
+    folder = tmp_root / f"screens-template-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "gatepost.sqlite3"
+    store = Store(sqlite_url(path), clock=Clock())
+    _seed(store, folder / "outbox")
+    store.dispose()
+    _TEMPLATE["path"] = path
+    return path
+
+
+def make_world(tmp_path: Path, tmp_root: Path) -> World:
+    """A fresh copy of a database with an admin (the OS login), an author (alice), an
+    approver (bob), two accounts in London time (uni-news on the outbox with a 40
+    character limit, uni-x on X, not connected), an approved logo and a pending photo
+    allowed only on uni-news. Call ``world.store.dispose()`` when done."""
+    database = tmp_path / "gatepost.sqlite3"
+    shutil.copyfile(_seeded_template(tmp_root), database)
+    clock = Clock()
+    store = Store(sqlite_url(database), clock=clock)
+    admin_login = next(u.login for u in services.list_users(store) if u.role is Role.ADMIN)
+    accounts = {a.name: a for a in services.list_accounts(store)}
+    assets = {a.title: a for a in services.list_assets(store)}
     return World(
         store=store,
         clock=clock,
-        admin=admin,
+        admin=Actor(admin_login, Role.ADMIN),
         author=Actor("alice", Role.AUTHOR),
         approver=Actor("bob", Role.APPROVER),
-        news=news,
-        x_account=x_account,
-        logo=logo,
-        pending=pending,
-        outbox=outbox,
+        news=accounts["uni-news"],
+        x_account=accounts["uni-x"],
+        logo=assets["University crest"],
+        pending=assets["Open day photo"],
+        outbox=Path(str(accounts["uni-news"].options["dir"])),
     )
 
 

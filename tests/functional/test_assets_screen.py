@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,10 @@ PERMISSION_ACTIONS = {"Approve", "Reject", "Revoke"}
 
 
 @pytest.fixture
-def world(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> World:
-    return make_world(tmp_path, tmp_path_factory.getbasetemp())
+def world(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    world = make_world(tmp_path, tmp_path_factory.getbasetemp())
+    yield world
+    world.store.dispose()
 
 
 def shown_actions(screen: AssetsScreen) -> set[str]:

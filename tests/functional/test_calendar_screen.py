@@ -6,6 +6,7 @@ Sunday 29 November, in London (GMT).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -27,8 +28,10 @@ from tui.screens.compose import ComposeScreen
 
 
 @pytest.fixture
-def world(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> World:
-    return make_world(tmp_path, tmp_path_factory.getbasetemp())
+def world(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    world = make_world(tmp_path, tmp_path_factory.getbasetemp())
+    yield world
+    world.store.dispose()
 
 
 def cell_text(screen: CalendarScreen, hour: int, day: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,8 +32,10 @@ from tui.widgets.schedule_picker import SchedulePicker
 
 
 @pytest.fixture
-def world(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> World:
-    return make_world(tmp_path, tmp_path_factory.getbasetemp())
+def world(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    world = make_world(tmp_path, tmp_path_factory.getbasetemp())
+    yield world
+    world.store.dispose()
 
 
 def compose_app(world: World, **options: object) -> ScreenHarness:
