@@ -27,7 +27,7 @@ from scheduler.errors import GatepostError
 from scheduler.store import Store
 from scheduler.views import Actor, UserView
 from tui.bridge import DaemonBridge
-from tui.messages import DaemonHeartbeat, DaemonReported, IdentityChanged
+from tui.messages import DaemonHeartbeat, DaemonReported
 from tui.screens.help import HelpScreen, describe_keys
 from tui.screens.queue import QueueScreen
 from tui.screens.review import ReviewScreen
@@ -231,7 +231,6 @@ class GatepostApp(App[None]):
         self.publish_status()
         self.refresh_bindings()
         self.notify(f"You are now {actor.login} ({self.role}).", title="Switched person")
-        self.post_message(IdentityChanged(actor.login))
         self.posts_version += 1
 
     # -- the status bar ---------------------------------------------------------------
@@ -272,20 +271,20 @@ class GatepostApp(App[None]):
         self.publish_status()
 
     def on_daemon_reported(self, message: DaemonReported) -> None:
-        self.posts_changed()
+        self._reload_views()
         kind = getattr(message.event, "kind", "")
         severity = DAEMON_NEWS.get(kind)
         if severity is not None:
             self.notify(message.summary, title="Daemon", severity=severity, timeout=6)
 
-    def user_changed_posts(self) -> None:
-        """A person changed posts here: reload, and let a daemon in this app know now."""
-        self.posts_changed()
+    def posts_changed(self) -> None:
+        """Someone here changed posts: views reload, and a daemon in this app looks now."""
+        self._reload_views()
         if self.daemon is not None:
             self.daemon.wake()
 
-    def posts_changed(self) -> None:
-        """Posts changed: screens reload, at most every few tenths of a second."""
+    def _reload_views(self) -> None:
+        """Views showing posts reload, at most every few tenths of a second."""
         if self._reload_pending:
             return
         self._reload_pending = True
@@ -336,7 +335,7 @@ class GatepostApp(App[None]):
         self.push_screen(compose(self.store, post_id=post_id), self._editor_closed)
 
     def _editor_closed(self, post_id: int | None) -> None:
-        self.user_changed_posts()
+        self.posts_changed()
 
     def open_post(self, post_id: int) -> None:
         """Show one post: the queue, filtered to it."""
@@ -355,7 +354,7 @@ class GatepostApp(App[None]):
 
     def _post_action_done(self, action: str, post_id: int, result: Any) -> None:
         self.notify(f"Post #{post_id}: {describe_outcome(action, result)}.", title="Done")
-        self.user_changed_posts()
+        self.posts_changed()
 
     # -- errors -----------------------------------------------------------------------
 

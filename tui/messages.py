@@ -32,19 +32,3 @@ class DaemonHeartbeat(Message):
     def __init__(self, at: datetime) -> None:
         super().__init__()
         self.at = at
-
-
-class PostsChanged(Message):
-    """Posts changed (by this user or by the daemon): screens showing posts reload."""
-
-    def __init__(self, post_ids: tuple[int, ...] = ()) -> None:
-        super().__init__()
-        self.post_ids = post_ids
-
-
-class IdentityChanged(Message):
-    """The acting person changed (the demo's identity switch)."""
-
-    def __init__(self, login: str) -> None:
-        super().__init__()
-        self.login = login

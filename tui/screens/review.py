@@ -473,7 +473,7 @@ class ReviewScreen(Screen[None]):
 
     def _decided(self, done: str) -> None:
         self.notify(done, title="Review")
-        self.gatepost.user_changed_posts()
+        self.gatepost.posts_changed()
         self.load_inbox()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
