@@ -84,7 +84,8 @@ class SchedulerClock:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         self._post_jobs: set[int] = set()
-        self._lock = threading.Lock()
+        self._running: set[int] = set()
+        self._lock = threading.RLock()
 
     # -- life -----------------------------------------------------------------------
 
@@ -124,9 +125,20 @@ class SchedulerClock:
                 pass
 
     def post_job_ran(self, post_id: int) -> None:
-        """Note that the date job of ``post_id`` fired (APScheduler already removed it)."""
+        """Note that the date job of ``post_id`` fired (APScheduler already removed it).
+
+        Until :meth:`post_job_done`, the post counts as having a job, so a sync meanwhile
+        does not queue a second run of it.
+        """
         with self._lock:
-            self._post_jobs.discard(post_id)
+            self._running.add(post_id)
+
+    def post_job_done(self, post_id: int) -> None:
+        """Note that the run of ``post_id``'s job has finished."""
+        with self._lock:
+            self._running.discard(post_id)
+            if not self.scheduler.running or self.scheduler.get_job(post_job_id(post_id)) is None:
+                self._post_jobs.discard(post_id)
 
     def has_post_job(self, post_id: int) -> bool:
         with self._lock:

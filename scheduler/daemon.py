@@ -362,9 +362,11 @@ class Daemon:
     def run_post_job(self, post_id: int) -> None:
         """The date job of one post: publish it (and other posts due with it)."""
         self.clock.post_job_ran(post_id)
-        if not self._running:
-            return
-        self.publisher.publish_due(post_id, batch=self.settings.batch)
+        try:
+            if self._running:
+                self.publisher.publish_due(post_id, batch=self.settings.batch)
+        finally:
+            self.clock.post_job_done(post_id)
 
     def sync(self) -> None:
         """Bring the jobs in line with the posts table, and do the periodic chores."""

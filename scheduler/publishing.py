@@ -1202,10 +1202,35 @@ def retry_deadline(post: Post, grace: timedelta, now: datetime) -> datetime:
 @contextmanager
 def _write(store: Store) -> Iterator[Session]:
     """A write transaction without autoflush: each lifecycle transition flushes the post
-    once, instead of once more for every query it makes along the way."""
-    with store.write() as session:
+    once, instead of once more for every query it makes along the way.
+
+    On SQLite the daemon's threads queue for the write lock here, in the process:
+    SQLite's own busy handler makes a waiting writer sleep and poll (for up to tens of
+    milliseconds at a time), which wastes most of the time when many threads write.
+    """
+    lock = _sqlite_write_lock(store)
+    if lock is None:
+        with store.write() as session:
+            session.autoflush = False
+            yield session
+        return
+    with lock, store.write() as session:
         session.autoflush = False
         yield session
+
+
+_write_locks: dict[int, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def _sqlite_write_lock(store: Store) -> threading.Lock | None:
+    if not store.is_sqlite:
+        return None
+    with _write_locks_guard:
+        lock = _write_locks.get(id(store))
+        if lock is None:
+            lock = _write_locks[id(store)] = threading.Lock()
+        return lock
 
 
 def _prefetch(session: Session, post_ids: Sequence[int]) -> None:

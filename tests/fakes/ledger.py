@@ -7,6 +7,7 @@ inject every fault of :class:`~tests.fakes.base.FakePlatform`:
 
     POST   /api/posts            {"account", "text", "key"} -> {"id", "url", "created_at"}
     GET    /api/lookup?key=K     {"posts": [...]}  (lookup by idempotency key)
+    GET    /api/stats?prefix=P   {"posts", "keys", "duplicates"} (for benchmarks)
     PUT    /api/posts/<id>       edit in place (405 when ``edits_supported`` is off)
     DELETE /api/posts/<id>       delete (404 when unknown)
 
@@ -50,6 +51,7 @@ class LedgerPlatform(FakePlatform):
         self.route("PUT", r"/api/posts/(?P<id>[^/]+)", self._edit)
         self.route("DELETE", r"/api/posts/(?P<id>[^/]+)", self._delete)
         self.route("GET", r"/api/ping", lambda req: FakeResponse(200, {"ok": True}))
+        self.route("GET", r"/api/stats", self._stats)
 
     # -- what tests read ------------------------------------------------------------
 
@@ -102,6 +104,15 @@ class LedgerPlatform(FakePlatform):
         with self._ledger_lock:
             found = [p for p in self.posts if p["key"] == key and p["id"] not in self.deleted]
         return FakeResponse(200, {"posts": found})
+
+    def _stats(self, req: FakeRequest) -> FakeResponse:
+        """How many posts were accepted, per key prefix, and how many keys came twice."""
+        prefix = req.query.get("prefix", [""])[0]
+        copies = {k: n for k, n in self.copies_by_key().items() if k.startswith(prefix)}
+        duplicates = sum(1 for n in copies.values() if n > 1)
+        return FakeResponse(
+            200, {"posts": sum(copies.values()), "keys": len(copies), "duplicates": duplicates}
+        )
 
     def _edit(self, req: FakeRequest) -> FakeResponse:
         if not self._authorised(req):

@@ -1,0 +1,415 @@
+"""Publishing throughput, lateness and memory of the daemon, beside the platform's capacity.
+
+A ledger platform (the test fake; it never de-duplicates) runs in a process of its own
+on loopback. In the same run:
+
+1. **Raw capacity**: a plain ``requests`` loop posts to it as fast as it can, from as
+   many threads as the daemon has publishing workers (and from one thread).
+2. **Burst**: ``--posts`` (10,000) approved posts across 50 accounts, all due at the
+   same moment; the daemon (the real one: APScheduler jobs, claims, attempts, gate
+   re-run, audit) publishes them. Reported: posts/s and its ratio to the raw capacity,
+   p50/p99 lateness, peak RSS, and a check that the platform got each post once.
+3. **Spread**: 500 posts due within the same minute: p99 lateness (target < 1 s).
+4. **Queue**: 100,000 posts queued over the next 30 days: RSS once the daemon has
+   synced (its jobs cover only the next hours), beside the RSS before it started.
+
+Runs on SQLite, and on PostgreSQL when ``GATEPOST_BENCH_PG_URL`` or
+``GATEPOST_TEST_PG_URL`` is set. Posts are seeded in bulk (approvals bound to their
+fingerprints, as the services make them). Targets: ratio >= 0.5, p99 < 1 s for the
+spread, RSS < 200 MB with 100,000 queued. ``--fast`` runs a small version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import requests
+import sqlalchemy as sa
+
+from scheduler.daemon import Daemon, DaemonSettings
+from scheduler.fingerprint import PostFingerprint, link_targets
+from scheduler.models import Account, Approval, Post
+from scheduler.publishing import no_frequency_limits
+from scheduler.store import Store, sqlite_url
+from tests.fakes.ledger import TOKEN, LedgerPlatform, ledger_connector_factory
+
+WORKERS = 8
+
+
+# -- the platform, in a process of its own ---------------------------------------------------
+
+
+def _serve(port_out: multiprocessing.Queue, stop: multiprocessing.Event, latency: float) -> None:  # type: ignore[type-arg]
+    with LedgerPlatform(latency=latency) as fake:
+        port_out.put(fake.base_url)
+        stop.wait()
+
+
+class Platform:
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+
+    def __enter__(self) -> Platform:
+        ctx = multiprocessing.get_context("spawn")
+        self._stop = ctx.Event()
+        urls: multiprocessing.Queue = ctx.Queue()  # type: ignore[type-arg]
+        self._proc = ctx.Process(target=_serve, args=(urls, self._stop, self.latency), daemon=True)
+        self._proc.start()
+        self.base_url: str = urls.get(timeout=30)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._proc.join(10)
+
+    def stats(self, prefix: str) -> dict[str, int]:
+        reply = requests.get(f"{self.base_url}/api/stats", params={"prefix": prefix}, timeout=30)
+        return reply.json()  # type: ignore[no-any-return]
+
+
+def raw_capacity(base_url: str, *, threads: int, seconds: float) -> float:
+    """Posts per second a plain client loop gets from the platform with ``threads`` threads."""
+    stop_at = time.monotonic() + seconds
+    counts = [0] * threads
+
+    def loop(n: int) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {TOKEN}"
+        i = 0
+        while time.monotonic() < stop_at:
+            body = {"account": "raw", "text": f"raw {n} {i}", "key": f"raw-{n}-{i}"}
+            session.post(f"{base_url}/api/posts", json=body, timeout=10).raise_for_status()
+            i += 1
+        counts[n] = i
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(loop, range(threads)))
+    return sum(counts) / (time.monotonic() - started)
+
+
+# -- seeding in bulk ----------------------------------------------------------------------------
+
+
+def seed(
+    store: Store, base_url: str, times: list[datetime], *, accounts: int = 50, tag: str
+) -> None:
+    """Approved, scheduled posts at ``times``, spread over ``accounts`` ledger accounts."""
+    now = datetime.now(UTC)
+    a_tab = Account.__table__  # type: ignore[attr-defined]
+    p_tab = Post.__table__  # type: ignore[attr-defined]
+    ap_tab = Approval.__table__  # type: ignore[attr-defined]
+    with store.write() as session:
+        rows = []
+        for i in range(accounts):
+            result = session.execute(
+                sa.insert(a_tab).values(
+                    name=f"{tag}-{i}",
+                    platform="ledger",
+                    handle=f"@{tag}{i}",
+                    kind="official",
+                    timezone="Europe/London",
+                    api_base=base_url,
+                    options={},
+                    require_approval=False,
+                    grace_minutes=15,
+                    active=True,
+                    created_at=now,
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            rows.append((int(key[0]), f"{tag}-{i}"))
+    chunk = 2000
+    for start in range(0, len(times), chunk):
+        with store.write() as session:
+            posts = []
+            for offset, at in enumerate(times[start : start + chunk]):
+                n = start + offset
+                account_id, account_name = rows[n % accounts]
+                text = f"{tag} post {n}: what's on today"
+                digest = PostFingerprint(
+                    account=f"{account_id}:{account_name}:ledger",
+                    text=text,
+                    assets=(),
+                    links=tuple(link_targets(text, [])),
+                    window_start=at.astimezone(UTC).replace(second=0, microsecond=0).isoformat(),
+                    grace_minutes=15,
+                ).digest
+                posts.append(
+                    {
+                        "account_id": account_id,
+                        "author": "bench",
+                        "edited_by": "bench",
+                        "text": text,
+                        "links": [],
+                        "scheduled_at": at,
+                        "state": "scheduled",
+                        "state_reason": "",
+                        "fingerprint": digest,
+                        "version": 3,
+                        "created_at": now,
+                        "updated_at": now,
+                        "attempt_count": 0,
+                        "last_error": "",
+                    }
+                )
+            first = session.execute(
+                sa.select(sa.func.coalesce(sa.func.max(p_tab.c.id), 0))
+            ).scalar()
+            session.execute(sa.insert(p_tab), posts)
+            ids = [
+                int(i)
+                for i in session.execute(
+                    sa.select(p_tab.c.id).where(p_tab.c.id > first).order_by(p_tab.c.id)
+                ).scalars()
+            ]
+            session.execute(
+                sa.insert(ap_tab),
+                [
+                    {
+                        "post_id": post_id,
+                        "approver": "bench-approver",
+                        "fingerprint": post["fingerprint"],
+                        "automatic": False,
+                        "comment": "",
+                        "at": now,
+                    }
+                    for post_id, post in zip(ids, posts, strict=True)
+                ],
+            )
+            approvals = dict(
+                session.execute(
+                    sa.select(ap_tab.c.post_id, ap_tab.c.id).where(ap_tab.c.post_id.in_(ids))
+                ).all()
+            )
+            session.execute(
+                sa.update(p_tab)
+                .where(p_tab.c.id == sa.bindparam("pid"))
+                .values(approval_id=sa.bindparam("aid")),
+                [{"pid": pid, "aid": approvals[pid]} for pid in ids],
+            )
+
+
+def lateness(store: Store, tag: str) -> list[float]:
+    """Seconds between each published post's time and its platform receipt."""
+    p = Post.__table__.c  # type: ignore[attr-defined]
+    with store.read() as session:
+        rows = session.execute(
+            sa.select(p.scheduled_at, p.published_at).where(
+                p.state == "published", p.text.like(f"{tag} post %")
+            )
+        ).all()
+    out = []
+    for scheduled, published in rows:
+        scheduled = scheduled.replace(tzinfo=UTC) if scheduled.tzinfo is None else scheduled
+        published = published.replace(tzinfo=UTC) if published.tzinfo is None else published
+        out.append((published - scheduled).total_seconds())
+    return sorted(out)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_daemon(store: Store) -> Daemon:
+    return Daemon(
+        store,
+        connector_factory=ledger_connector_factory,
+        frequency=no_frequency_limits,  # the policy's 4 an hour would make this a test of waiting
+        settings=DaemonSettings(
+            publish_workers=WORKERS, batch=20, sync_seconds=5, heartbeat_seconds=5
+        ),
+    )
+
+
+def wait_published(store: Store, tag: str, count: int, timeout: float) -> float:
+    """Poll until ``count`` posts of ``tag`` are published; return when the last one was."""
+    p = Post.__table__.c  # type: ignore[attr-defined]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with store.read() as session:
+            done = session.execute(
+                sa.select(sa.func.count()).where(
+                    p.state == "published", p.text.like(f"{tag} post %")
+                )
+            ).scalar_one()
+        if done >= count:
+            return time.monotonic()
+        time.sleep(0.25)
+    raise TimeoutError(f"only {done} of {count} published within {timeout:.0f} s")
+
+
+# -- the three measurements ---------------------------------------------------------------------
+
+
+def burst(store: Store, platform: Platform, posts: int, raw: float) -> dict[str, float]:
+    tag = f"burst{uuid.uuid4().hex[:4]}"
+    due = datetime.now(UTC) + timedelta(seconds=20)
+    seed(store, platform.base_url, [due] * posts, tag=tag)
+    daemon = make_daemon(store)
+    daemon.start()
+    try:
+        wait_s = (due - datetime.now(UTC)).total_seconds()
+        if wait_s > 0:
+            time.sleep(wait_s)
+        started = time.monotonic()
+        finished = wait_published(store, tag, posts, timeout=3600)
+    finally:
+        daemon.stop()
+    took = finished - started
+    late = lateness(store, tag)
+    stats = platform.stats("gatepost-")
+    rate = posts / took
+    return {
+        "posts/s": rate,
+        "ratio": rate / raw,
+        "p50": percentile(late, 0.5),
+        "p99": percentile(late, 0.99),
+        "duplicates": stats["duplicates"],
+    }
+
+
+def spread(store: Store, platform: Platform) -> dict[str, float]:
+    tag = f"spread{uuid.uuid4().hex[:4]}"
+    start = datetime.now(UTC) + timedelta(seconds=15)
+    times = [start + timedelta(seconds=60 * i / 500) for i in range(500)]
+    seed(store, platform.base_url, times, tag=tag)
+    daemon = make_daemon(store)
+    daemon.start()
+    try:
+        wait_published(store, tag, 500, timeout=600)
+    finally:
+        daemon.stop()
+    late = lateness(store, tag)
+    return {"p50": percentile(late, 0.5), "p99": percentile(late, 0.99), "max": late[-1]}
+
+
+def queued(store: Store, platform: Platform, count: int) -> dict[str, float]:
+    tag = f"queue{uuid.uuid4().hex[:4]}"
+    start = datetime.now(UTC) + timedelta(hours=1)
+    times = [start + timedelta(seconds=30 * 24 * 3600 * i / count) for i in range(count)]
+    seed(store, platform.base_url, times, tag=tag)
+    before = rss_mb()
+    daemon = make_daemon(store)
+    daemon.start()
+    try:
+        time.sleep(3)  # the first sync has run: jobs for the next 6 hours are in place
+        jobs = daemon.clock.post_job_count()
+        after = rss_mb()
+    finally:
+        daemon.stop()
+    return {"rss_before": before, "rss_after": after, "jobs": jobs}
+
+
+def run_backend(
+    name: str, store: Store, platform: Platform, posts: int, queue: int, raw: float
+) -> bool:
+    ok = True
+    b = burst(store, platform, posts, raw)
+    print(
+        f"{name:<10} burst   {posts:>6} posts due at once, 50 accounts: "
+        f"{b['posts/s']:7.1f} posts/s = {b['ratio']:.2f} x raw capacity ({raw:.0f}/s); "
+        f"lateness p50 {b['p50']:.2f} s, "
+        f"p99 {b['p99']:.2f} s; duplicates on the platform: {b['duplicates']:.0f}; "
+        f"peak RSS {peak_rss_mb():.0f} MB",
+        flush=True,
+    )
+    ok &= b["duplicates"] == 0 and b["ratio"] >= 0.5
+    s = spread(store, platform)
+    print(
+        f"{name:<10} spread     500 posts due within one minute: lateness p50 {s['p50']:.3f} s, "
+        f"p99 {s['p99']:.3f} s, max {s['max']:.3f} s (target p99 < 1 s)",
+        flush=True,
+    )
+    ok &= s["p99"] < 1.0
+    q = queued(store, platform, queue)
+    print(
+        f"{name:<10} queue  {queue:>7} posts queued over 30 days: RSS {q['rss_after']:.0f} MB "
+        f"with the daemon running ({q['rss_before']:.0f} MB before it started), "
+        f"{q['jobs']:.0f} jobs in the scheduler (target < 200 MB)",
+        flush=True,
+    )
+    ok &= q["rss_after"] < 200
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=10_000)
+    parser.add_argument("--queue", type=int, default=100_000)
+    parser.add_argument("--fast", action="store_true", help="1,000 posts, 10,000 queued")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds the platform takes per post (0: as fast as loopback allows)",
+    )
+    args = parser.parse_args()
+    posts, queue = (1000, 10_000) if args.fast else (args.posts, args.queue)
+    ok = True
+    with Platform(args.latency) as platform, tempfile.TemporaryDirectory() as tmp:
+        raw = raw_capacity(platform.base_url, threads=WORKERS, seconds=5)
+        raw_one = raw_capacity(platform.base_url, threads=1, seconds=3)
+        print(
+            f"platform latency {args.latency * 1000:.0f} ms; raw capacity: {raw:.0f} posts/s "
+            f"from a plain client loop in {WORKERS} threads ({raw_one:.0f} posts/s from one)",
+            flush=True,
+        )
+        if args.backend in ("sqlite", "both"):
+            store = Store(sqlite_url(Path(tmp) / "bench.sqlite3"))
+            ok &= run_backend("sqlite", store, platform, posts, queue, raw)
+            store.dispose()
+        pg = os.environ.get("GATEPOST_BENCH_PG_URL") or os.environ.get("GATEPOST_TEST_PG_URL")
+        if args.backend in ("postgresql", "both"):
+            if not pg:
+                print("postgresql: skipped (set GATEPOST_BENCH_PG_URL or GATEPOST_TEST_PG_URL)")
+            else:
+                schema = f"bench_{uuid.uuid4().hex[:8]}"
+                admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
+                with admin.connect() as conn:
+                    conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+                url = sa.engine.make_url(pg).update_query_dict(
+                    {"options": f"-csearch_path={schema}"}
+                )
+                store = Store(url.render_as_string(hide_password=False))
+                try:
+                    ok &= run_backend("postgresql", store, platform, posts, queue, raw)
+                finally:
+                    store.dispose()
+                    with admin.connect() as conn:
+                        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                    admin.dispose()
+    print("targets met" if ok else "some targets missed")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
