@@ -16,7 +16,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from scheduler import services
+    from scheduler import corrections, recurrence, services
+    from scheduler.daemon import (
+        Daemon,
+        DaemonEvent,
+        DaemonSettings,
+        DaemonStatus,
+        daemon_statuses,
+    )
     from scheduler.errors import (
         GatepostError,
         IllegalTransition,
@@ -44,6 +51,12 @@ if TYPE_CHECKING:
 
 _NAMES = {
     "services": "scheduler.services",
+    "corrections": "scheduler.corrections",
+    "recurrence": "scheduler.recurrence",
+    **dict.fromkeys(
+        ("Daemon", "DaemonEvent", "DaemonSettings", "DaemonStatus", "daemon_statuses"),
+        "scheduler.daemon",
+    ),
     "Store": "scheduler.store",
     "PostState": "scheduler.models",
     "Role": "scheduler.models",
@@ -86,6 +99,10 @@ __all__ = [
     "AttachmentView",
     "AuditEventView",
     "AuditReport",
+    "Daemon",
+    "DaemonEvent",
+    "DaemonSettings",
+    "DaemonStatus",
     "FindingView",
     "GatepostError",
     "IllegalTransition",
@@ -99,6 +116,9 @@ __all__ = [
     "Store",
     "StoreError",
     "UserView",
+    "corrections",
+    "daemon_statuses",
+    "recurrence",
     "services",
 ]
 
