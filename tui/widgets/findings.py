@@ -188,7 +188,9 @@ class FindingsList(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label("Not checked yet", id="findings-status")
-        yield OptionList(id="findings-options")
+        options = OptionList(id="findings-options")
+        options.display = False
+        yield options
 
     @property
     def status_text(self) -> str:
@@ -213,7 +215,7 @@ class FindingsList(Vertical):
         self.set_class(held and not blocked, "-held")
         count = len(self._shown)
         if not count:
-            status = "No findings: nothing here holds the post back"
+            status = "No findings: nothing holds the post back"
         else:
             noun = "finding" if count == 1 else "findings"
             what = (
@@ -227,6 +229,8 @@ class FindingsList(Vertical):
         self.query_one("#findings-status", Label).update(status)
         options = self.query_one("#findings-options", OptionList)
         options.set_options(self._option(finding) for finding in self._shown)
+        # An empty list would only draw an empty box under "No findings".
+        options.display = bool(self._shown)
 
     @staticmethod
     def _option(finding: Finding) -> Option:
