@@ -317,3 +317,27 @@ async def test_leaving_with_unsaved_changes_asks_first(
         assert (app.screen is not screen) is closes
         texts = [p.text for p in services.list_posts(world.store)]
         assert texts == (["Half a thought"] if saved else [])
+
+
+async def test_a_time_the_autumn_change_repeats_is_saved_only_once_chosen(world: World) -> None:
+    app = compose_app(world, account="uni-news")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, ComposeScreen)
+        screen.query_one(FindingTextArea).insert("Clocks go back tonight")
+        picker = screen.query_one(SchedulePicker)
+        picker.set_wall_time("2027-10-31", "01:30")
+        await pilot.pause()
+        assert "happens twice in Europe/London" in picker.note
+        await pilot.press("ctrl+s")
+        await wait_for_workers(pilot)
+        assert screen.post is None  # refused until the author says which 01:30
+        await pilot.click("#fold-first")
+        await pilot.press("ctrl+s")
+        await wait_for_workers(pilot)
+        assert screen.post is not None
+        # The first 01:30 is still BST: 00:30 UTC.
+        saved = services.get_post(world.store, screen.post.id)
+        assert saved.scheduled_at == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
+        assert saved.scheduled_local == "2027-10-31 01:30 BST"
