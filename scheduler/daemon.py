@@ -64,7 +64,8 @@ heartbeats_table: sa.Table = DaemonHeartbeat.__table__  # type: ignore[attr-defi
 class DaemonEvent:
     """Something the daemon did or saw, for a log line or the TUI.
 
-    ``kind``: ``started``, ``stopped``, ``published``, ``failed``, ``unknown``,
+    ``kind``: ``started``, ``stopped``, ``heartbeat`` (to ``on_event`` only, not
+    logged), ``published``, ``failed``, ``unknown``,
     ``held``, ``in_review``, ``waiting``, ``handed_back``, ``retracted``, ``corrected``,
     ``occurrence`` (a recurring post's next occurrence was created), ``error``.
     """
@@ -163,39 +164,93 @@ def policy_frequency(store: Store) -> FrequencyLookup:
     return lookup
 
 
-def gate_recheck(session: Any, post: Post, account: Any, now: datetime) -> str | None:
-    """Run the gate again at publish time; a reason to send the post back, or ``None``.
+class PublishTimeGate:
+    """The gate run again at publish time; a reason to send the post back, or ``None``.
 
     A finding that blocks, or a review finding no approver signed off for this content
-    (a revoked or expired asset, a policy that changed since approval), holds it.
+    (a revoked or expired asset, a policy that changed since approval), holds the post.
+    The policy is re-read when its file changes and the asset index rebuilt when the
+    library changes (checked with one small query per post), so a busy queue does not
+    rebuild them for every post.
     """
-    from sqlmodel import col, select
 
-    from scheduler import gate
-    from scheduler.models import Finding
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._policy: tuple[Any, Any] | None = None
+        self._index: tuple[Any, Any] | None = None
 
-    findings = gate.check_post(session, post, account, now=now)
-    holding = [f for f in findings if str(getattr(f.severity, "value", f.severity)) != "info"]
-    if not holding:
+    def _current_policy(self, session: Any) -> Any:
+        from scheduler import gate
+        from scheduler.models import Setting
+
+        configured = session.get(Setting, gate.POLICY_PATH_SETTING)
+        path = configured.value if configured is not None and configured.value else ""
+        try:
+            key = (path, os.stat(path).st_mtime_ns) if path else ("", 0)
+        except OSError:
+            key = (path, -1)
+        with self._lock:
+            if self._policy is not None and self._policy[0] == key:
+                return self._policy[1]
+        loaded = gate.policy(session)
+        with self._lock:
+            self._policy = (key, loaded)
+        return loaded
+
+    def _current_index(self, session: Any) -> Any:
+        from scheduler import gate
+        from scheduler.models import Asset
+
+        a = Asset.__table__.c  # type: ignore[attr-defined]
+        key = tuple(
+            session.execute(
+                sa.select(sa.func.count(), sa.func.max(a.id), sa.func.sum(a.version))
+            ).one()
+        )
+        with self._lock:
+            if self._index is not None and self._index[0] == key:
+                return self._index[1]
+        index = gate.asset_index(session)
+        with self._lock:
+            self._index = (key, index)
+        return index
+
+    def __call__(self, session: Any, post: Post, account: Any, now: datetime) -> str | None:
+        from sqlmodel import col, select
+
+        from compliance import check
+        from scheduler import gate
+        from scheduler.models import Finding
+
+        verdict = check(
+            gate.draft_for(session, post, account),
+            self._current_policy(session),
+            assets=self._current_index(session),
+            now=now,
+        )
+        holding = [
+            f for f in verdict.findings if str(getattr(f.severity, "value", f.severity)) != "info"
+        ]
+        if not holding:
+            return None
+        signed = {
+            (row.rule, row.span_start, row.span_end, row.asset_id, row.message)
+            for row in session.exec(
+                select(Finding).where(
+                    Finding.post_id == post.id,
+                    Finding.fingerprint == post.fingerprint,
+                    col(Finding.signed_off_by).is_not(None),
+                )
+            ).all()
+        }
+        for finding in holding:
+            severity = str(getattr(finding.severity, "value", finding.severity))
+            span = finding.span or (None, None)
+            asset = int(finding.asset_id) if finding.asset_id not in (None, "") else None
+            key = (finding.rule, span[0], span[1], asset, finding.message)
+            if severity == "block" or key not in signed:
+                return f"the gate found at publish time: {finding.message}"
         return None
-    signed = {
-        (row.rule, row.span_start, row.span_end, row.asset_id, row.message)
-        for row in session.exec(
-            select(Finding).where(
-                Finding.post_id == post.id,
-                Finding.fingerprint == post.fingerprint,
-                col(Finding.signed_off_by).is_not(None),
-            )
-        ).all()
-    }
-    for finding in holding:
-        severity = str(getattr(finding.severity, "value", finding.severity))
-        span = finding.span or (None, None)
-        asset = int(finding.asset_id) if finding.asset_id not in (None, "") else None
-        key = (finding.rule, span[0], span[1], asset, finding.message)
-        if severity == "block" or key not in signed:
-            return f"the gate found at publish time: {finding.message}"
-    return None
 
 
 class Daemon:
@@ -203,7 +258,7 @@ class Daemon:
 
     ``connector_factory`` builds an account's connector (default: the credential store
     and the connector registry). ``gate`` re-runs the gate at publish time (default:
-    :func:`gate_recheck`; pass ``None`` to skip). ``on_event`` receives every
+    :class:`PublishTimeGate`; pass ``None`` to skip). ``on_event`` receives every
     :class:`DaemonEvent` (called from the daemon's threads: a UI must hop to its own
     thread, e.g. Textual's thread-safe ``post_message``). ``now`` replaces the clock.
     """
@@ -229,7 +284,7 @@ class Daemon:
             store,
             self.id,
             connector_factory or default_connector_factory(),
-            gate=gate_recheck if gate == "default" else gate,  # type: ignore[arg-type]
+            gate=PublishTimeGate() if gate == "default" else gate,  # type: ignore[arg-type]
             frequency=frequency or policy_frequency(store),
             retry=self.settings.retry,
             lease_seconds=self.settings.lease_seconds,
@@ -486,6 +541,14 @@ class Daemon:
             except Exception:  # a listener's bug must not stop publishing
                 log.exception("event listener failed")
 
+    def notify(self, event: DaemonEvent) -> None:
+        """Tell the listener only (heartbeats are not worth a log line)."""
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:
+                log.exception("event listener failed")
+
     def emit(self, event: DaemonEvent) -> None:
         """Report ``event`` (used by the daemon's helpers: corrections, recurrences)."""
         self._emit(event)
@@ -522,6 +585,8 @@ def heartbeat_job(daemon_id: str) -> None:
             daemon.beat()
         except Exception:
             log.exception("heartbeat failed")
+            return
+        daemon.notify(DaemonEvent("heartbeat", "alive", daemon_id=daemon_id))
 
 
 def series_job(daemon_id: str, series_id: str) -> None:
@@ -590,9 +655,9 @@ __all__ = [
     "DaemonEvent",
     "DaemonSettings",
     "DaemonStatus",
+    "PublishTimeGate",
     "daemon_statuses",
     "default_connector_factory",
-    "gate_recheck",
     "new_daemon_id",
     "policy_frequency",
 ]

@@ -255,6 +255,7 @@ class Publisher:
         self._local = threading.local()
         self._paused: dict[int, datetime] = {}
         self._paused_lock = threading.Lock()
+        self._in_hand: set[int] = set()
         self.stopping = threading.Event()
 
     # -- small helpers ----------------------------------------------------------------
@@ -315,9 +316,13 @@ class Publisher:
         """
         if self.stopping.is_set():
             return []
+        if post_id is not None and self._is_in_hand(post_id):
+            return []  # another thread of this daemon claimed it with its batch
         ids = [post_id] if post_id is not None else []
         with self.store.read() as session:
-            ids += [i for i in due_ids(session, self._now(), limit=batch) if i != post_id]
+            due = due_ids(session, self._now(), limit=batch * 4)
+        with self._paused_lock:
+            ids += [i for i in due if i != post_id and i not in self._in_hand]
         return self.publish_many(ids[:batch])
 
     def publish_many(self, post_ids: Sequence[int]) -> list[PublishResult]:
@@ -334,6 +339,22 @@ class Publisher:
         if not candidates:
             return []
         claimed, results = self._claim(candidates, now)
+        in_hand = {item.post_id for item in claimed}
+        with self._paused_lock:
+            self._in_hand |= in_hand
+        try:
+            results.extend(self._send_claimed(claimed))
+        finally:
+            with self._paused_lock:
+                self._in_hand -= in_hand
+        return results
+
+    def _is_in_hand(self, post_id: int) -> bool:
+        with self._paused_lock:
+            return post_id in self._in_hand
+
+    def _send_claimed(self, claimed: list[_Claimed]) -> list[PublishResult]:
+        results: list[PublishResult] = []
         sent: list[_Sent] = []
         for index, item in enumerate(claimed):
             if self.stopping.is_set():

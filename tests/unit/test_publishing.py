@@ -392,3 +392,56 @@ def test_backoff_grows_exponentially_with_jitter_and_a_ceiling(retry_number):
     delays = [policy.delay(retry_number) for _ in range(200)]
     assert all(ceiling / 2 <= d <= ceiling for d in delays)
     assert len({round(d, 6) for d in delays}) > 1  # jittered, not fixed
+
+
+def _png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (160, 120), "white")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((20, 10, 140, 110), fill="navy")
+    draw.rectangle((60, 40, 100, 80), fill="gold")
+    out = BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("revoke", [False, True])
+def test_an_asset_revoked_after_approval_sends_the_post_back_at_publish_time(
+    store, team, fake, clock, revoke
+):
+    from scheduler import services
+    from scheduler.daemon import PublishTimeGate
+
+    asset = services.add_asset(store, team.admin, _png(), filename="crest.png", title="Crest")
+    services.set_asset_permission(store, team.admin, asset.id, "approved")
+    add_account(store, "ledger-news", api_base=fake.base_url)
+    draft = services.create_post(
+        store,
+        team.alice,
+        account="ledger-news",
+        text="Our new crest",
+        at=clock() + timedelta(minutes=30),
+        attachments=[(asset.id, "The crest: a gold square on a navy disc")],
+    )
+    view = services.submit_post(store, team.alice, draft.id)
+    if view.state.value == "in_review":
+        for finding in view.findings:
+            services.sign_off_finding(store, team.bob, draft.id, finding.id, comment="fine")
+        services.approve_post(store, team.bob, draft.id)
+    assert services.get_post(store, draft.id).state.value == "scheduled"
+    if revoke:
+        services.set_asset_permission(store, team.admin, asset.id, "revoked")
+    clock.advance(minutes=31)
+
+    result = make_publisher(store, clock, gate=PublishTimeGate()).publish(draft.id)
+
+    if revoke:
+        assert result.kind == "in_review"
+        assert "the gate found at publish time" in post_row(store, draft.id).state_reason
+        assert fake.posts == []
+    else:
+        assert result.kind == "published"
+        assert len(fake.posts) == 1
