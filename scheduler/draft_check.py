@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import select
 
 from scheduler import gate
-from scheduler.errors import NotFound
+from scheduler.errors import GatepostError, NotFound
 from scheduler.models import Account, AssetBlob
 from scheduler.store import Store
 from scheduler.views import Attachment
@@ -33,9 +33,10 @@ def check_draft(
     ``account`` is the account's name or id (its kind and name matter to the rules);
     ``attachments`` are library assets with their alt text; ``at`` is when the post
     would go out (validity windows are checked against it; ``None`` means now). Raises
-    ``NotFound`` for an unknown account or asset.
+    ``NotFound`` for an unknown account or asset, ``GatepostError`` when the gate cannot
+    run (a broken policy file).
     """
-    from compliance import Draft, Image, check
+    from compliance import ComplianceError, Draft, Image, check
 
     items = [a if isinstance(a, Attachment) else Attachment(asset_id=a) for a in attachments]
     with store.read() as session:
@@ -58,7 +59,12 @@ def check_draft(
             account=target.name,
             at=at,
         )
-        policy = gate._policy(session)
-        assets = gate.asset_index(session) if images else None
-    verdict = check(draft, policy, assets=assets, now=store.now())
+        try:
+            policy = gate.policy(session)
+            assets = gate.asset_index(session) if images else None
+            verdict = check(draft, policy, assets=assets, now=store.now())
+        except (ComplianceError, OSError) as exc:
+            raise GatepostError(
+                f"the compliance gate cannot run: {exc}", "Compliance gate"
+            ) from exc
     return tuple(verdict.findings)

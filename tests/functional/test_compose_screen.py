@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, OptionList
 
+import compliance
 from scheduler import services
 from scheduler.models import PostState
 from scheduler.views import Attachment
@@ -341,3 +342,26 @@ async def test_a_time_the_autumn_change_repeats_is_saved_only_once_chosen(world:
         saved = services.get_post(world.store, screen.post.id)
         assert saved.scheduled_at == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
         assert saved.scheduled_local == "2027-10-31 01:30 BST"
+
+
+async def test_a_policy_file_broken_since_it_was_chosen_is_said_while_typing(
+    world: World, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_bytes((Path(compliance.__file__).parent / "policy.toml").read_bytes())
+    services.set_policy_path(world.store, world.admin, str(policy))
+    policy.write_text("[rules.broken\n", encoding="utf-8")  # someone saves a typo
+    app = compose_app(world, account="uni-news")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, ComposeScreen)
+        screen.query_one(FindingTextArea).insert("Hello")
+        await wait_for_workers(pilot)
+        status = screen.query_one(FindingsList).status_text
+        assert status.startswith("Could not check: the compliance gate cannot run")
+        assert "not valid TOML" in status
+        # Typing goes on; the editor still saves a draft.
+        await pilot.press("ctrl+s")
+        await wait_for_workers(pilot)
+        assert screen.post is not None
