@@ -119,3 +119,15 @@ async def test_in_the_app_4_opens_the_library_with_actions_by_role(
         assert (PERMISSION_ACTIONS <= shown_actions(screen)) is sees_actions
         palette = {command.title for command in app.get_system_commands(screen)}
         assert ("Approve" in palette) is sees_actions
+
+
+async def test_approving_an_approved_asset_changes_nothing_and_says_why(world: World) -> None:
+    app = ScreenHarness(lambda: AssetsScreen(world.store, world.admin))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_workers(pilot)
+        await pilot.press("down", "a")  # the crest is approved already
+        await wait_for_workers(pilot)
+        warnings = [n.message for n in app._notifications if n.severity == "warning"]
+        assert warnings == [f"Asset #{world.logo.id} is already approved."]
+        events = services.list_audit(world.store, subject=f"asset:{world.logo.id}")
+        assert [e.action for e in events] == ["asset.permission", "asset.add"]

@@ -365,3 +365,27 @@ async def test_a_policy_file_broken_since_it_was_chosen_is_said_while_typing(
         await pilot.press("ctrl+s")
         await wait_for_workers(pilot)
         assert screen.post is not None
+
+
+async def test_opening_a_post_that_does_not_exist_says_so(world: World) -> None:
+    app = compose_app(world, post_id=9999)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_workers(pilot)
+        errors = [(n.title, n.message) for n in app._notifications if n.severity == "error"]
+        assert errors == [("Cannot open the post", "no post 9999")]
+        assert not app.screen.query_one("#compose-editor").loading
+
+
+async def test_submitting_without_a_time_asks_for_one(world: World) -> None:
+    app = compose_app(world, account="uni-news")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, ComposeScreen)
+        screen.query_one(FindingTextArea).insert("No time yet")
+        await pilot.press("ctrl+r")
+        await wait_for_workers(pilot)
+        titles = [n.title for n in app._notifications if n.severity == "error"]
+        assert titles == ["Not scheduled"]
+        assert screen.focused is screen.query_one("#schedule-date")
+        assert services.count_posts(world.store) == 0
