@@ -21,8 +21,8 @@ from tests.snapshots.demo_app import (
     demo_app,
     fixed_clock,
     open_store,
-    seed_demo_database,
     settled,
+    shared_demo_database,
     wait_until,
 )
 from tui.app import GatepostApp
@@ -34,7 +34,7 @@ from tui.widgets.statusbar import StatusBar
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return seed_demo_database(tmp_path_factory.mktemp("demo-template"))
+    return shared_demo_database(tmp_path_factory)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from scheduler import services
 from scheduler.store import Store
-from tests.snapshots.demo_app import SIZE, demo_app, open_store, seed_demo_database, settled
+from tests.snapshots.demo_app import SIZE, demo_app, open_store, settled, shared_demo_database
 from tui.screens.prompt import TextPrompt
 from tui.screens.queue import QueueQuery, QueueScreen, parse_filter
 from tui.widgets.statusbar import StatusBar
@@ -19,7 +19,7 @@ from tui.widgets.virtual_table import VirtualTable
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return seed_demo_database(tmp_path_factory.mktemp("demo-template"))
+    return shared_demo_database(tmp_path_factory)
 
 
 @pytest.fixture

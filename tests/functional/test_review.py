@@ -14,8 +14,8 @@ from tests.snapshots.demo_app import (
     SIZE,
     demo_app,
     open_store,
-    seed_demo_database,
     settled,
+    shared_demo_database,
     wait_until,
 )
 from tui.screens.prompt import TextPrompt
@@ -25,7 +25,7 @@ from tui.widgets.image_preview import ImagePreview
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return seed_demo_database(tmp_path_factory.mktemp("demo-template"))
+    return shared_demo_database(tmp_path_factory)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The app on the demo data at a fixed moment: shared by the snapshot and Pilot tests.
 
-`seed_demo_database` writes the demo database once (it takes a second or two);
+`shared_demo_database` seeds the demo database once per test run (a second or two);
 `demo_app` copies it for one test and opens the app on the copy as a demo person.
 Everything the screen shows is fixed: the clock, the people, the posts and their times.
 """
@@ -8,6 +8,7 @@ Everything the screen shows is fixed: the clock, the people, the posts and their
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -15,12 +16,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from scheduler import services
 from scheduler.demo import seed_demo
 from scheduler.store import Store, sqlite_url
 from tui.app import DaemonFactory, GatepostApp
+
+try:
+    import fcntl
+except ImportError:  # Windows: each worker seeds its own copy
+    fcntl = None  # type: ignore[assignment]
 
 #: The demo's "now": a Thursday in late November, GMT, no clock change near.
 DEMO_NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -38,6 +45,24 @@ def seed_demo_database(folder: Path, clock: Callable[[], datetime] = fixed_clock
     store = Store(sqlite_url(folder / DATABASE), clock=clock)
     seed_demo(store, folder / "outbox")
     store.dispose()
+    return folder / DATABASE
+
+
+def shared_demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo database, seeded once per test run and shared by every test module.
+
+    Under pytest-xdist the workers share the run's temporary folder; a file lock makes
+    the first one seed it and the others wait for it. Tests copy it (`open_store`).
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    folder = base / "gatepost-demo-template"
+    with open(base / "gatepost-demo-template.lock", "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / DATABASE).exists():
+            seed_demo_database(folder)
     return folder / DATABASE
 
 

@@ -14,12 +14,12 @@ import pytest
 from textual.pilot import Pilot
 
 from scheduler.store import Store
-from tests.snapshots.demo_app import SIZE, demo_app, open_store, seed_demo_database, settled
+from tests.snapshots.demo_app import SIZE, demo_app, open_store, settled, shared_demo_database
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return seed_demo_database(tmp_path_factory.mktemp("demo-template"))
+    return shared_demo_database(tmp_path_factory)
 
 
 @pytest.fixture
