@@ -119,6 +119,16 @@ def test_walk_through_from_a_shell(tmp_path: Path) -> None:
     line = _one_line_error(broken)
     assert f"audit event {seq} (post.approve on post:1 by mallory" in line
 
+    # Clock changes, as a real program: the spring gap and an unresolved autumn hour.
+    spring = last_sunday(year, 3)
+    gap = run("alice", "posts", "new", "--account", "news", "--at", f"{spring:%Y-%m-%d} 01:30")
+    assert gap.returncode == 1
+    assert "clock change" in _one_line_error(gap)
+    autumn = last_sunday(year, 10)
+    twice = run("alice", "posts", "new", "--account", "news", "--at", f"{autumn:%Y-%m-%d} 01:30")
+    assert twice.returncode == 1
+    assert "happens twice" in _one_line_error(twice)
+
     usage = run("ada", "posts", "new")  # --account is required
     assert usage.returncode == 2
     assert "Missing option '--account'" in usage.stderr
