@@ -29,6 +29,7 @@ from tui.screens.compose import (
 )
 from tui.widgets.counter import PlatformCounter
 from tui.widgets.findings import FindingsList, FindingTextArea
+from tui.widgets.preview import PlatformPreview
 from tui.widgets.schedule_picker import SchedulePicker
 
 
@@ -91,6 +92,37 @@ async def test_counter_turns_red_one_past_the_accounts_limit(world: World) -> No
         await pilot.pause()
         assert counter.has_class("-over")
         assert "41/40 (+1)" in str(counter.content)
+
+
+async def test_other_platforms_are_counted_beside_the_posts_own(world: World) -> None:
+    app = compose_app(world, account="uni-news")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_workers(pilot)
+        screen = app.screen
+        assert isinstance(screen, ComposeScreen)
+        screen.query_one(FindingTextArea).insert("a" * 41)
+        await wait_for_workers(pilot)
+        counters = list(screen.query(PlatformCounter))
+        assert [c.target.label for c in counters] == ["@uninews", "x"]
+        # Too long for the outbox account (40), fine for X (280).
+        assert [c.has_class("-over") for c in counters] == [True, False]
+        assert counters[1].has_class("-other")
+        # A card per platform shows how each would show it.
+        preview = screen.query_one(PlatformPreview)
+        assert "1 characters will not fit on Outbox" in preview.card_text(0)
+        assert preview.card_text(1) == "a" * 41
+        # Submitting a text too long for its own account is refused, with the numbers.
+        screen.query_one(SchedulePicker).set_wall_time("2026-12-01", "09:00")
+        await pilot.press("ctrl+r")
+        await wait_for_workers(pilot)
+        errors = [(n.title, n.message) for n in app._notifications if n.severity == "error"]
+        assert errors == [
+            (
+                "Too long",
+                "@uninews takes 40 characters; this text is 41. Shorten it before submitting.",
+            )
+        ]
+        assert services.count_posts(world.store) == 0
 
 
 async def test_the_x_counter_weighs_links_and_emoji(world: World) -> None:

@@ -34,7 +34,13 @@ from scheduler.models import PostState
 from scheduler.store import Store
 from scheduler.views import AccountView, Actor, AssetView, Attachment, PostView
 from tui.screens.assets import AssetPickerScreen, permission_text
-from tui.widgets.counter import CounterBar, CounterTarget, Measure, measure_for_account
+from tui.widgets.counter import (
+    CounterBar,
+    CounterTarget,
+    Measure,
+    PlatformCounter,
+    measure_for_account,
+)
 from tui.widgets.findings import FindingsList, FindingTextArea
 from tui.widgets.preview import PlatformPreview
 from tui.widgets.schedule_picker import SchedulePicker
@@ -465,15 +471,31 @@ class ComposeScreen(Screen[int | None]):
     def _account_changed(self) -> None:
         """New account: new counters, previews and zone, and a new check."""
         account = self.accounts.get(self.account_name)
-        targets = []
         if account is not None:
-            targets = [
-                CounterTarget(
-                    account.handle or account.name, account.platform, self.measures[account.name]
-                )
-            ]
             self.query_one("#compose-schedule", SchedulePicker).tz_name = account.timezone
-        self.call_later(self._set_targets, targets)
+        self.call_later(self._set_targets, self.counter_targets())
+
+    def counter_targets(self) -> list[CounterTarget]:
+        """The post's own account first, then one account of each other platform.
+
+        The text goes to one account, but authors often reuse it elsewhere: seeing at
+        once that it would not fit on X or Bluesky saves a rewrite later.
+        """
+        chosen = self.accounts.get(self.account_name)
+        targets: list[CounterTarget] = []
+        platforms: set[str] = set()
+        if chosen is not None:
+            label = chosen.handle or chosen.name
+            targets.append(CounterTarget(label, chosen.platform, self.measures[chosen.name]))
+            platforms.add(chosen.platform)
+        for account in self.accounts.values():
+            if account.platform in platforms:
+                continue
+            platforms.add(account.platform)
+            targets.append(
+                CounterTarget(account.platform, account.platform, self.measures[account.name])
+            )
+        return targets
 
     async def _set_targets(self, targets: Sequence[CounterTarget]) -> None:
         counters = self.query_one("#compose-counters", CounterBar)
@@ -603,6 +625,17 @@ class ComposeScreen(Screen[int | None]):
         content = self.content()
         if not content.account:
             self.notify("Choose the account to post to.", title="No account", severity="error")
+            return
+        counters = self.query_one("#compose-counters", CounterBar)
+        if submit and counters.first_over:
+            first = counters.query(PlatformCounter).first()
+            assert first.measure is not None
+            self.notify(
+                f"{first.target.label} takes {first.measure.limit} {first.measure.unit}; this "
+                f"text is {first.measure.used}. Shorten it before submitting.",
+                title="Too long",
+                severity="error",
+            )
             return
         if submit and content.at is None:
             self.notify(

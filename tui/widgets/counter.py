@@ -120,6 +120,12 @@ class PlatformCounter(Static):
         color: $text-error;
         text-style: bold;
     }
+    PlatformCounter.-other {
+        text-style: dim;
+    }
+    PlatformCounter.-other.-over {
+        text-style: bold dim;
+    }
     """
 
     text: reactive[str] = reactive("", always_update=True)
@@ -181,6 +187,14 @@ class CounterBar(HorizontalGroup):
         for target in self._targets:
             yield PlatformCounter(target)
 
+    def on_mount(self) -> None:
+        self._mark_first()
+
+    def _mark_first(self) -> None:
+        # The first target is the post's own account; the others are for comparison.
+        for index, counter in enumerate(self.query(PlatformCounter)):
+            counter.set_class(index > 0, "-other")
+
     def watch_text(self, text: str) -> None:
         for counter in self.query(PlatformCounter):
             counter.text = text
@@ -190,9 +204,16 @@ class CounterBar(HorizontalGroup):
         self._targets = list(targets)
         await self.remove_children()
         await self.mount_all(PlatformCounter(target) for target in self._targets)
+        self._mark_first()
         self.watch_text(self.text)
 
     @property
     def any_over(self) -> bool:
         """True when the text is too long for at least one platform."""
         return any(counter.has_class("-over") for counter in self.query(PlatformCounter))
+
+    @property
+    def first_over(self) -> bool:
+        """True when the text is too long for the first target (the post's account)."""
+        first = next(iter(self.query(PlatformCounter)), None)
+        return first is not None and first.has_class("-over")
