@@ -38,11 +38,17 @@ class DaemonBridge:
 
 def describe_event(event: Any) -> str:
     """One line a person can read, from whatever the daemon reported."""
-    message = getattr(event, "message", None)
-    if message:
-        return str(message)
     kind = str(getattr(event, "kind", type(event).__name__)).replace("_", " ")
+    what = str(getattr(event, "message", "") or getattr(event, "detail", "") or "")
     post_id = getattr(event, "post_id", None)
-    detail = getattr(event, "detail", None) or ""
-    subject = f"post {post_id}: " if post_id is not None else ""
-    return f"{subject}{kind}" + (f" ({detail})" if detail else "")
+    account = getattr(event, "account", "") or ""
+    link = getattr(event, "remote_url", None)
+    subject = ""
+    if post_id is not None:
+        subject = f"Post #{post_id}" + (f" on {account}" if account else "") + ": "
+    line = subject + kind
+    if what and what.lower() != kind:
+        line += f" ({what})"
+    if link:
+        line += f", {link}"
+    return line

@@ -13,6 +13,7 @@ import pytest
 from textual.command import CommandList, CommandPalette
 
 from scheduler import services
+from scheduler.daemon import DaemonEvent as SchedulerDaemonEvent
 from scheduler.store import Store, sqlite_url
 from scheduler.views import Actor
 from tests.snapshots.demo_app import (
@@ -26,6 +27,7 @@ from tests.snapshots.demo_app import (
     wait_until,
 )
 from tui.app import GatepostApp
+from tui.bridge import describe_event
 from tui.screens.help import HelpScreen
 from tui.screens.queue import QueueScreen
 from tui.screens.review import ReviewScreen
@@ -156,11 +158,30 @@ async def test_an_unexpected_failure_is_a_notification_with_its_reason(store: St
         assert app.is_running
 
 
-def test_the_bridge_describes_events_in_words() -> None:
-    from tui.bridge import describe_event
-
-    event = DaemonEvent("failed", 3, datetime(2026, 1, 1, tzinfo=UTC), "rate limited")
-    assert describe_event(event) == "post 3: failed (rate limited)"
+@pytest.mark.parametrize(
+    ("event", "line"),
+    [
+        # the daemon's own event: who, where, what and the link
+        (
+            SchedulerDaemonEvent(
+                "published", "published", post_id=5, account="uni-news", remote_url="file://o/5"
+            ),
+            "Post #5 on uni-news: published, file://o/5",
+        ),
+        # a message that says more than the kind is kept in brackets
+        (
+            SchedulerDaemonEvent("held", "missed its time by 20 minutes", post_id=7),
+            "Post #7: held (missed its time by 20 minutes)",
+        ),
+        # any object with a kind will do
+        (
+            DaemonEvent("failed", 3, datetime(2026, 1, 1, tzinfo=UTC), "rate limited"),
+            "Post #3: failed (rate limited)",
+        ),
+    ],
+)
+def test_the_bridge_describes_events_in_words(event: object, line: str) -> None:
+    assert describe_event(event) == line
 
 
 async def test_letters_typed_over_a_dialog_never_switch_person_or_view(store: Store) -> None:

@@ -23,13 +23,26 @@ BUILT_IN_KEYS = (
 
 # Bindings every Textual screen inherits; the "Built in" section names them once.
 INHERITED_ACTIONS = frozenset(
-    {"app.focus_next", "app.focus_previous", "focus_next", "focus_previous", "screen.copy_text"}
+    {
+        "app.focus_next",
+        "app.focus_previous",
+        "focus_next",
+        "focus_previous",
+        "screen.copy_text",
+        "scroll_left",
+        "scroll_right",
+        "page_left",
+        "page_right",
+    }
 )
 
 
 def _place(node: object, app: object) -> str:
     if node is app:
         return "everywhere"
+    named = getattr(node, "HELP_GROUP", None)
+    if named:
+        return str(named)
     return type(node).__name__.removesuffix("Screen") or type(node).__name__
 
 
@@ -53,6 +66,15 @@ def describe_keys(screen: Screen[object]) -> list[tuple[str, str, str]]:
         if display not in keys:
             keys.append(display)
     rows = [(where, " / ".join(keys), what) for (where, what), keys in grouped.items()]
+    # Keys that only apply to some posts (a held one, a draft...) are not active now;
+    # a screen lists them in HELP_NOTES so they can still be learnt here.
+    notes_place = _place(screen, app)
+    active_keys = {keys for where, keys, _ in rows if where == notes_place}
+    rows.extend(
+        (notes_place, keys, what)
+        for keys, what in getattr(screen, "HELP_NOTES", ())
+        if keys not in active_keys
+    )
     rows.sort(key=lambda row: row[0] == "everywhere")
     return rows
 

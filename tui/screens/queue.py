@@ -184,6 +184,16 @@ class QueueScreen(Screen[None]):
         Binding("x", "cancel_post", "Cancel post"),
     ]
 
+    HELP_NOTES: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("ctrl+r", "On a draft: submit it to the gate"),
+        ("c", "On a held post: confirm it, it goes out now"),
+        ("t", "On a failed post: retry"),
+        ("w", "On an unknown post: it went out (give its link)"),
+        ("R", "On an unknown post: send it (when it is not out)"),
+        ("x", "On a post not yet out: cancel it"),
+        ("H / F / U", "Show held / failed / unknown posts"),
+    )
+
     def __init__(self, store: Store) -> None:
         super().__init__()
         self.store = store

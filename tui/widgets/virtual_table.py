@@ -62,6 +62,8 @@ CellRenderer = Callable[[Any], Sequence[str | Text]]
 class VirtualTable(ScrollView, can_focus=True):
     """A scrolling, keyboard-driven table over a `PageSource` of any size."""
 
+    HELP_GROUP = "Table"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor_up", "Up", show=False),
         Binding("down,j", "cursor_down", "Down", show=False),
