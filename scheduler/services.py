@@ -812,6 +812,14 @@ def _post_views(session: Session, posts: Sequence[Post], *, with_findings: bool)
     return views
 
 
+def post_views(
+    session: Session, posts: Sequence[Post], *, with_findings: bool = False
+) -> list[PostView]:
+    """Views of several posts inside an open session, in their order (for code in
+    ``scheduler/`` that selects posts itself, such as the calendar)."""
+    return _post_views(session, posts, with_findings=with_findings)
+
+
 def post_view(session: Session, post: Post) -> PostView:
     """The view of one post inside an open session (for code in ``scheduler/``)."""
     return _post_views(session, [post], with_findings=True)[0]
