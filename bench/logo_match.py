@@ -255,6 +255,11 @@ def run(logos: int, unrelated: int, library_size: int, seed: int = 7) -> dict[st
     figures["lookup_us"] = (
         _per_call(lambda: index.match_hashes(probe.phash, probe.dhash), 300) * 1e6
     )
+    stranger = filler_records(1, seed + 1)[0].hashes  # a picture the library does not hold
+    assert stranger is not None
+    figures["lookup_miss_us"] = (
+        _per_call(lambda: index.match_hashes(stranger.phash, stranger.dhash), 300) * 1e6
+    )
     table = []
     for record in records:
         assert record.hashes is not None
@@ -317,7 +322,8 @@ def report(figures: dict[str, float], logos: int, library_size: int) -> list[str
         f"{figures['hash_ms_per_mp_no_features']:.1f} ms without"
     )
     print(
-        f"lookup against {library_size} assets: {figures['lookup_us']:.0f} µs "
+        f"lookup against {library_size} assets: {figures['lookup_us']:.0f} µs for a picture "
+        f"it holds, {figures['lookup_miss_us']:.0f} µs for one it does not "
         f"(Python loop baseline {figures['naive_lookup_us']:.0f} µs, "
         f"{figures['lookup_speedup']:.0f}x faster)"
     )
@@ -337,7 +343,7 @@ def report(figures: dict[str, float], logos: int, library_size: int) -> list[str
         f" unrelated pictures ({figures['false_match_rate'] * 100:.2f} %)"
     )
     missed = []
-    if figures["lookup_us"] >= 1000:
+    if max(figures["lookup_us"], figures["lookup_miss_us"]) >= 1000:
         missed.append("lookup under 1 ms")
     if figures["recall_overall"] < 0.95:
         missed.append("recall at least 95 %")

@@ -15,14 +15,16 @@ Looking alike is decided in two steps:
    layout (a mark, lettering, a flat background), and 64-bit hashes of different logos
    fall within the distance a cropped copy needs, while 256-bit ones keep them apart.
 2. Only when that finds nothing and the library holds logos: ORB features of the
-   candidate matched against every logo's stored features (one preselection pass over
-   all logos, then ratio test and RANSAC homography for the best few). The region found
-   is warped back into the logo's frame and compared with the logo's stored thumbnail
-   (normalised cross-correlation over the part that is visible), so a cropped logo or a
-   logo placed inside a larger picture is recognised and chance feature matches between
-   different logos that share a letter or a shape are not. The candidate is scaled to
-   a bounded size and the search stops at the first verified logo, so the
-   cost is bounded (about ten milliseconds, see the benchmark).
+   candidate matched against every logo's stored features (locality-sensitive buckets
+   rank the logos in one pass, then a ratio test and a RANSAC similarity transform for
+   the best few). The region found is warped back into the logo's frame and compared
+   with the logo's stored thumbnail (normalised cross-correlation over the part that is
+   visible; for a transparent logo, over its ink only), so a cropped logo or a logo
+   placed inside a larger picture is recognised and chance feature matches between
+   different logos that share a letter or a shape are not. The candidate is looked at
+   in two passes of bounded size (mostly-the-logo, then logo-inside-a-picture) and the
+   search stops at the first verified logo, so the cost is bounded (a few tens of
+   milliseconds for a hundred logos; see the benchmark).
 
 :func:`image_hashes` computes everything the index needs from the bytes once, as a plain
 :class:`ImageHashes` that the scheduler stores with the asset row (``to_json`` /
@@ -84,7 +86,7 @@ FEATURE_SIDE = 400
 #: Side of the square hashes: 16 gives 256-bit pHash and dHash.
 HASH_SIZE = 16
 #: Long side of the grey thumbnail stored for verifying feature matches.
-THUMBNAIL_SIDE = 64
+THUMBNAIL_SIDE = 96
 
 # Global hash acceptance, in bits of 256. Resized, JPEG q30 and greyscale copies of a
 # logo measured at most 6 (pHash) and 9 (dHash) bits away; different logos at least 44
@@ -103,6 +105,9 @@ _MIN_VOTES = 8
 # Verification of a feature match against the stored thumbnail.
 _MIN_VISIBLE = 0.6  # at least this share of the logo must be inside the candidate
 _MIN_CORRELATION = 0.8
+# Fewest fully opaque thumbnail pixels for comparing a transparent logo's shades: two
+# small flat patches correlate with almost anything flat.
+_MIN_SOLID = 150
 
 
 class UnreadableImageError(ComplianceError, ValueError):
@@ -129,6 +134,9 @@ class DecodedImage:
     exif: Image.Exif
     #: XMP metadata in the file names a GPS position (``exif:GPSLatitude``).
     xmp_location: bool = False
+    #: The alpha channel (mode ``L``, the working copy's size) when the image has
+    #: transparent parts; ``working`` is then flattened on white.
+    alpha: Image.Image | None = None
 
 
 def content_hash(data: bytes) -> str:
@@ -171,7 +179,7 @@ def decode_image(
                 # Let libjpeg decode at a reduced scale: much faster for big photos.
                 image.draft("RGB", (WORKING_SIDE, WORKING_SIDE))
             image.load()
-            working = _flatten(image)
+            working, alpha = _flatten(image)
     except UnreadableImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -200,6 +208,7 @@ def decode_image(
         height=height,
         exif=exif,
         xmp_location=xmp_location,
+        alpha=alpha,
     )
 
 
@@ -214,18 +223,28 @@ def _xmp_names_location(info: Mapping[Any, Any]) -> bool:
     return False
 
 
-def _flatten(image: Image.Image) -> Image.Image:
-    """RGB copy with alpha composited on white, less than twice ``WORKING_SIDE`` a side."""
+def _flatten(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """RGB copy with alpha composited on white, less than twice ``WORKING_SIDE`` a side.
+
+    Also returns the alpha channel at the same size when some of it is transparent.
+    """
     image = ImageOps.exif_transpose(image) or image
+    alpha = None
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
+        alpha = rgba.getchannel("A")
+        if alpha.getextrema()[0] == 255:
+            alpha = None  # an alpha channel that hides nothing
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
     rgb = image.convert("RGB")
     # Every later step resizes again, so a cheap integer box reduction is enough here;
     # a Lanczos thumbnail cost more than all the hashing together.
     factor = max(rgb.size) // WORKING_SIDE
-    return rgb.reduce(factor) if factor >= 2 else rgb
+    if factor >= 2:
+        rgb = rgb.reduce(factor)
+        alpha = alpha.reduce(factor) if alpha is not None else None
+    return rgb, alpha
 
 
 @dataclass(frozen=True)
@@ -301,11 +320,17 @@ def hashes_of_decoded(decoded: DecodedImage, *, with_features: bool = True) -> I
     if not with_features:
         return ImageHashes(phash=phash, dhash=dhash)
     array = _scaled_grey_array(grey, FEATURE_SIDE)
+    alpha = _scaled_grey_array(decoded.alpha, FEATURE_SIDE) if decoded.alpha else None
+    views = [array]
+    if alpha is not None:
+        # A transparent logo may be placed on any background. Its features near the
+        # edge of the ink depend on that background, so take them on black as well.
+        views.append((array.astype(np.int16) - (255 - alpha)).clip(0, 255).astype(np.uint8))
     return ImageHashes(
         phash=phash,
         dhash=dhash,
-        thumbnail=_encode_thumbnail(array),
-        features=_encode_features(array),
+        thumbnail=_encode_thumbnail(array, alpha),
+        features=_encode_features(views),
     )
 
 
@@ -340,22 +365,29 @@ def _thumbnail_size(width: int, height: int) -> tuple[int, int]:
     return max(8, round(width * scale)), max(8, round(height * scale))
 
 
-def _encode_thumbnail(array: np.ndarray) -> str:
+def _encode_thumbnail(array: np.ndarray, alpha: np.ndarray | None = None) -> str:
+    """Grey thumbnail bytes, followed by its alpha plane for a transparent picture."""
     size = _thumbnail_size(array.shape[1], array.shape[0])
     small = cv2.resize(array, size, interpolation=cv2.INTER_AREA)
-    header = struct.pack("<HH", small.shape[1], small.shape[0])
-    return base64.b64encode(header + small.tobytes()).decode("ascii")
+    blob = struct.pack("<HH", small.shape[1], small.shape[0]) + small.tobytes()
+    if alpha is not None:
+        blob += cv2.resize(alpha, size, interpolation=cv2.INTER_AREA).tobytes()
+    return base64.b64encode(blob).decode("ascii")
 
 
-def _decode_thumbnail(text: str) -> np.ndarray | None:
+def _decode_thumbnail(text: str) -> tuple[np.ndarray, np.ndarray | None] | None:
     try:
         blob = base64.b64decode(text, validate=True)
         width, height = struct.unpack_from("<HH", blob, 0)
-        return np.frombuffer(blob, dtype=np.uint8, count=width * height, offset=4).reshape(
-            height, width
-        )
+        count = width * height
+        grey = np.frombuffer(blob, dtype=np.uint8, count=count, offset=4).reshape(height, width)
+        alpha = None
+        if len(blob) >= 4 + 2 * count:
+            alpha = np.frombuffer(blob, np.uint8, count=count, offset=4 + count)
+            alpha = alpha.reshape(height, width)
     except (ValueError, struct.error):
         return None
+    return grey, alpha
 
 
 def _orb(n_features: int) -> cv2.ORB:
@@ -372,15 +404,27 @@ class _Logo:
     points: np.ndarray  # (n, 2) float32
     descriptors: np.ndarray  # (n, 32) uint8
     thumbnail: np.ndarray  # grey, long side THUMBNAIL_SIDE
+    ink: np.ndarray | None  # a transparent logo's alpha (thumbnail size), or None
 
 
-def _encode_features(array: np.ndarray) -> str:
-    keypoints, descriptors = _orb(_LOGO_FEATURES).detectAndCompute(array, None)
-    if descriptors is None or not keypoints:
+def _encode_features(views: list[np.ndarray]) -> str:
+    """ORB keypoints and descriptors of one or more same-sized views of a picture."""
+    points: list[tuple[float, float]] = []
+    descriptors: list[np.ndarray] = []
+    for view in views:
+        found, described = _orb(_LOGO_FEATURES).detectAndCompute(view, None)
+        if described is not None and found:
+            points += [kp.pt for kp in found]
+            descriptors.append(described)
+    if not points:
         return ""
-    points = np.array([kp.pt for kp in keypoints], dtype="<f4")
-    header = struct.pack("<HHH", array.shape[1], array.shape[0], len(keypoints))
-    blob = header + points.tobytes() + np.ascontiguousarray(descriptors, dtype=np.uint8).tobytes()
+    height, width = views[0].shape
+    header = struct.pack("<HHH", width, height, len(points))
+    blob = (
+        header
+        + np.array(points, dtype="<f4").tobytes()
+        + np.ascontiguousarray(np.vstack(descriptors), dtype=np.uint8).tobytes()
+    )
     return base64.b64encode(blob).decode("ascii")
 
 
@@ -399,7 +443,10 @@ def _decode_logo(position: int, hashes: ImageHashes) -> _Logo | None:
         return None
     if thumbnail is None or n < _MIN_INLIERS:
         return None
-    return _Logo(position, width, height, points, descriptors.reshape(n, 32), thumbnail)
+    grey, alpha = thumbnail
+    ink = alpha if alpha is not None and 0.02 < (alpha >= 128).mean() < 0.98 else None
+    # (None when all or nothing is opaque: the whole picture is compared.)
+    return _Logo(position, width, height, points, descriptors.reshape(n, 32), grey, ink)
 
 
 # --- records and the index -------------------------------------------------------------
@@ -572,10 +619,17 @@ class AssetIndex:
         query = np.array(_hash_words(phash) + _hash_words(dhash), dtype=np.uint64)
         if query.shape[0] != self._words.shape[0]:
             raise ValueError("hashes of the wrong size")
-        bits = np.bitwise_count(self._words ^ query[:, None])
         half = len(query) // 2
-        p_dist = bits[0].astype(np.int32)
-        for row in range(1, half):
+        # The first two pHash words alone rule out almost every record (their distance
+        # can only grow with the other words), so the full distance is computed for few.
+        p_dist = np.bitwise_count(self._words[0] ^ query[0]).astype(np.int32)
+        p_dist += np.bitwise_count(self._words[1] ^ query[1])
+        candidates = np.flatnonzero(p_dist <= _MAX_PHASH_DISTANCE)
+        if candidates.size == 0:
+            return None
+        bits = np.bitwise_count(self._words[:, candidates] ^ query[:, None])
+        p_dist = p_dist[candidates]
+        for row in range(2, half):
             p_dist += bits[row]
         d_dist = bits[half].astype(np.int32)
         for row in range(half + 1, len(query)):
@@ -587,7 +641,7 @@ class AssetIndex:
             and p_dist[best] <= _MAX_PHASH_DISTANCE
             and d_dist[best] <= _MAX_DHASH_DISTANCE
         ):
-            record = self._records[int(self._owner[best])]
+            record = self._records[int(self._owner[candidates[best]])]
             return AssetMatch(record, "hash", distance=int(combined[best]))
         return None
 
@@ -798,13 +852,31 @@ def _visible_correlation(homography: np.ndarray, logo: _Logo, array: np.ndarray)
     size = (logo.thumbnail.shape[1], logo.thumbnail.shape[0])
     warped_small = cv2.resize(warped, size, interpolation=cv2.INTER_AREA).astype(np.float64)
     visible = cv2.resize(coverage, size, interpolation=cv2.INTER_AREA) == 255
-    if visible.mean() < _MIN_VISIBLE:
+    if logo.ink is None:
+        if visible.mean() < _MIN_VISIBLE:
+            return 0.0
+        return _correlation(warped_small[visible], logo.thumbnail[visible])
+    # A transparent logo: what lies around its ink is the candidate's own background.
+    # Compare the ink's shades where it has several, and the ink's shape (ink against
+    # whatever surrounds it, lighter or darker) just around it.
+    opaque = logo.ink >= 128
+    if (opaque & visible).sum() < _MIN_VISIBLE * opaque.sum():
         return 0.0
-    a = warped_small[visible]
-    b = logo.thumbnail[visible].astype(np.float64)
-    a -= a.mean()
-    b -= b.mean()
-    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    if norm < 1e-6:
-        return 0.0
-    return float((a * b).sum() / norm)
+    around = cv2.dilate(opaque.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2)
+    near = (around > 0) & visible
+    shape = abs(_correlation(warped_small[near], logo.ink[near]))
+    solid = (logo.ink >= 250) & visible  # no background mixed in at the ink's edges
+    shades = (
+        _correlation(warped_small[solid], logo.thumbnail[solid])
+        if solid.sum() >= _MIN_SOLID
+        else 0.0
+    )
+    return max(shape, shades)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two equally long arrays; 0 when either is flat."""
+    x = a.astype(np.float64) - a.mean()
+    y = b.astype(np.float64) - b.mean()
+    norm = float(np.sqrt((x * x).sum() * (y * y).sum()))
+    return float((x * y).sum() / norm) if norm > 1e-6 else 0.0

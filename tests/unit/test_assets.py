@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from io import BytesIO
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from bench.logo_match import (
     VARIANTS,
@@ -259,3 +259,31 @@ def test_big_picture_is_reduced_to_a_small_working_copy() -> None:
 def test_hashing_a_picture_uses_the_same_decoder() -> None:
     with pytest.raises(UnreadableImageError):
         image_hashes(BytesIO(b"junk").getvalue())
+
+
+# --- transparent logos ---------------------------------------------------------------------
+
+
+def transparent_logo(seed: int) -> Image.Image:
+    """A generated logo whose background colour is made transparent."""
+    rgba = make_logo(seed).convert("RGBA")
+    alpha = Image.eval(
+        ImageChops.difference(
+            rgba.convert("RGB"), Image.new("RGB", rgba.size, rgba.getpixel((2, 2)))
+        ).convert("L"),
+        lambda value: 0 if value == 0 else 255,
+    )
+    rgba.putalpha(alpha)
+    return rgba
+
+
+def test_transparent_logo_on_another_background_is_recognised() -> None:
+    logo = transparent_logo(0)
+    library = AssetIndex([logo_record(0, encode(logo))])
+    banner = Image.new("RGBA", logo.size, (30, 60, 200, 255))
+    banner.alpha_composite(logo)
+    found = library.match(encode(banner.convert("RGB"), "JPEG", quality=85))
+    assert found is not None and found.record.asset_id == "logo-0"
+    # Unrelated pictures still match nothing.
+    for seed in (60_000, 60_001, 60_002):
+        assert library.match(encode(make_photo(seed), "JPEG")) is None
