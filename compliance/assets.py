@@ -41,7 +41,7 @@ import hashlib
 import json
 import struct
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
@@ -409,7 +409,7 @@ class _Logo:
 
 def _encode_features(views: list[np.ndarray]) -> str:
     """ORB keypoints and descriptors of one or more same-sized views of a picture."""
-    points: list[tuple[float, float]] = []
+    points: list[Sequence[float]] = []
     descriptors: list[np.ndarray] = []
     for view in views:
         found, described = _orb(_LOGO_FEATURES).detectAndCompute(view, None)
