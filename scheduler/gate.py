@@ -9,11 +9,12 @@ does not make the approver sign the same thing twice); anything else starts afre
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from scheduler.errors import GatepostError, InvalidInput
 from scheduler.models import Account, Asset, AssetBlob, Finding, Post, PostAsset, Setting
@@ -94,14 +95,34 @@ def asset_record(asset: Asset) -> Any:
     )
 
 
+# One AssetIndex per process, rebuilt only when the library changes: building it parses
+# every asset's stored hashes, which is too slow to repeat on every submit.
+_INDEX_CACHE: dict[str, Any] = {}
+_INDEX_LOCK = threading.Lock()
+
+
+def _library_stamp(session: Session) -> tuple[Any, ...]:
+    """Changes whenever an asset is added, or its metadata or permission changes."""
+    row = session.exec(
+        select(func.count(), func.max(Asset.id), func.sum(Asset.version)).select_from(Asset)
+    ).one()
+    return (str(session.get_bind().engine.url), *row)
+
+
 def asset_index(session: Session) -> Any:
     """An ``AssetIndex`` of the whole library (``None`` while the library is empty)."""
-    assets = session.exec(select(Asset)).all()
-    if not assets:
+    stamp = _library_stamp(session)
+    if stamp[1] == 0:
         return None
+    with _INDEX_LOCK:
+        if _INDEX_CACHE.get("stamp") == stamp:
+            return _INDEX_CACHE["index"]
     from compliance import AssetIndex
 
-    return AssetIndex(asset_record(asset) for asset in assets)
+    index = AssetIndex(asset_record(asset) for asset in session.exec(select(Asset)).all())
+    with _INDEX_LOCK:
+        _INDEX_CACHE.update(stamp=stamp, index=index)
+    return index
 
 
 def draft_for(session: Session, post: Post, account: Account) -> Any:
@@ -130,11 +151,13 @@ def check_post(session: Session, post: Post, account: Account, *, now: datetime)
     """Run the gate on ``post`` as of ``now`` and return its findings (``compliance.Finding``)."""
     from compliance import ComplianceError, check
 
+    draft = draft_for(session, post, account)
     try:
         verdict = check(
-            draft_for(session, post, account),
+            draft,
             policy(session),
-            assets=asset_index(session),
+            # The library matters only for pictures; a text-only post does not need it.
+            assets=asset_index(session) if draft.images else None,
             now=now,
         )
     except (ComplianceError, OSError) as exc:

@@ -180,3 +180,27 @@ def test_a_resized_copy_of_a_logo_is_recognised(store: Store, team: Team) -> Non
     assert found is not None
     assert found.asset.id == logo.id
     assert services.find_matching_asset(store, make_png(99, (256, 256))) is None
+
+
+def test_a_picture_waiting_for_permission_holds_the_post_until_approved(
+    store: Store, team: Team
+) -> None:
+    asset = services.add_asset(store, team.alice, make_png(41), filename="lawn.png")
+    alt = "Students sitting on the campus lawn in the sunshine"
+    post = services.create_post(
+        store,
+        team.alice,
+        account="uni-news",
+        text="Spring!",
+        at=LATER,
+        attachments=[(asset.id, alt)],
+    )
+    post = services.submit_post(store, team.alice, post.id)
+    assert post.state is PostState.IN_REVIEW
+    held = [f for f in post.findings if f.asset_id == asset.id]
+    assert held and held[0].rule == "asset_permission"
+    services.reject_post(store, team.bob, post.id, comment="waiting for the photo's permission")
+    # Once an admin approves the picture, the same post passes (the gate sees the change).
+    services.set_asset_permission(store, team.admin, asset.id, "approved")
+    post = services.submit_post(store, team.alice, post.id)
+    assert post.state is PostState.SCHEDULED, post.findings
