@@ -302,7 +302,8 @@ class QueueScreen(Screen[None]):
 
     @on(VirtualTable.RowHighlighted)
     def _highlighted(self, event: VirtualTable.RowHighlighted) -> None:
-        self._show_detail(event.row)
+        # After the table's rows are drawn: the rows are what the user waits for.
+        self.call_after_refresh(self._show_detail, event.row)
 
     @on(VirtualTable.LoadFailed)
     def _load_failed(self, event: VirtualTable.LoadFailed) -> None:
