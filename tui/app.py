@@ -1,13 +1,13 @@
 """The Gatepost terminal app: the views, who is acting, and the daemon's heartbeat.
 
 `GatepostApp` gets everything it needs through its constructor (the store, the acting
-login, whether this is the demo, and optionally a daemon to run in a thread); the
+person, whether this is the demo, and optionally a daemon to run in its threads); the
 composition root that builds them is `tui/cli.py`.
 """
 
 from __future__ import annotations
 
-import importlib
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -28,6 +28,11 @@ from scheduler.store import Store
 from scheduler.views import Actor, UserView
 from tui.bridge import DaemonBridge
 from tui.messages import DaemonHeartbeat, DaemonReported
+from tui.screens.accounts import AccountsScreen
+from tui.screens.assets import AssetsScreen
+from tui.screens.audit import AuditScreen
+from tui.screens.calendar import CalendarScreen
+from tui.screens.compose import ComposeScreen
 from tui.screens.help import HelpScreen, describe_keys
 from tui.screens.queue import QueueScreen
 from tui.screens.review import ReviewScreen
@@ -62,13 +67,15 @@ class RunsInThread(Protocol):
 #: Builds the daemon the app hosts, given the callback its events should go to.
 DaemonFactory = Callable[[Callable[[Any], None]], RunsInThread]
 
-# Views built by other modules: (mode, key, label, module, class). Each is added when its
-# module is importable, so the app runs whatever subset exists.
-OPTIONAL_VIEWS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("calendar", "3", "Calendar", "tui.screens.calendar", "CalendarScreen"),
-    ("assets", "4", "Assets", "tui.screens.assets", "AssetsScreen"),
-    ("accounts", "5", "Accounts", "tui.screens.accounts", "AccountsScreen"),
-    ("audit", "6", "Audit", "tui.screens.audit", "AuditScreen"),
+# The views, in the order of their keys: (mode, key, label, screen class). Each screen
+# takes the store; it acts as the app's current person (`app.actor`).
+VIEWS: tuple[tuple[str, str, str, Callable[[Store], Screen[Any]]], ...] = (
+    ("queue", "1", "Queue", QueueScreen),
+    ("review", "2", "Review", ReviewScreen),
+    ("calendar", "3", "Calendar", CalendarScreen),
+    ("assets", "4", "Assets", AssetsScreen),
+    ("accounts", "5", "Accounts", AccountsScreen),
+    ("audit", "6", "Audit", AuditScreen),
 )
 
 
@@ -118,21 +125,10 @@ class GatepostApp(App[None]):
         self.bridge = DaemonBridge(self)
         self._last_heartbeat: datetime | None = None
         self._reload_pending = False
-        self.views: list[tuple[str, str, str]] = [
-            ("queue", "1", "Queue"),
-            ("review", "2", "Review"),
-        ]
-        self.add_mode("queue", lambda: QueueScreen(self.store))
-        self.add_mode("review", lambda: ReviewScreen(self.store))
-        # Every view of the design, available or not: the bar at the top always shows
-        # the same six, so the layout does not shift as views are added.
-        self.all_views: list[tuple[str, str, str]] = list(self.views)
-        for mode, key, label, module_name, class_name in OPTIONAL_VIEWS:
-            self.all_views.append((mode, key, label))
-            screen_class = _optional(module_name, class_name)
-            if screen_class is not None:
-                self.views.append((mode, key, label))
-                self.add_mode(mode, lambda cls=screen_class: cls(self.store))
+        self.views: list[tuple[str, str, str]] = []
+        for mode, key, label, screen_class in VIEWS:
+            self.views.append((mode, key, label))
+            self.add_mode(mode, lambda screen_class=screen_class: screen_class(self.store))
 
     # -- start and stop ---------------------------------------------------------------
 
@@ -154,7 +150,9 @@ class GatepostApp(App[None]):
 
     async def on_unmount(self) -> None:
         if self.daemon is not None:
-            self.daemon.stop()
+            # Stopping waits for the post in flight (a few seconds at most): off the UI
+            # thread, so the screen can still be torn down meanwhile.
+            await asyncio.to_thread(self.daemon.stop)
 
     # -- identity ---------------------------------------------------------------------
 
@@ -187,8 +185,6 @@ class GatepostApp(App[None]):
             return False
         if action == "switch_identity":
             return self.demo
-        if action == "show_view" and parameters:
-            return any(mode == parameters[0] for mode, _, _ in self.views)
         return True
 
     @property
@@ -305,9 +301,6 @@ class GatepostApp(App[None]):
 
     def action_show_view(self, mode: str) -> None:
         """Open one of the views (the number keys, the bar at the top)."""
-        if not any(mode == available for available, _, _ in self.views):
-            self.notify(f"The {mode} view is not part of this build.", severity="warning")
-            return
         if mode != self.current_mode:
             self.switch_mode(mode)
 
@@ -328,11 +321,7 @@ class GatepostApp(App[None]):
 
     def edit_post(self, post_id: int | None) -> None:
         """Open the editor on a post (None: a new one); the queue shows the result."""
-        compose = _optional("tui.screens.compose", "ComposeScreen")
-        if compose is None:
-            self.notify("The editor is not available in this build.", severity="warning")
-            return
-        self.push_screen(compose(self.store, post_id=post_id), self._editor_closed)
+        self.push_screen(ComposeScreen(self.store, post_id=post_id), self._editor_closed)
 
     def _editor_closed(self, post_id: int | None) -> None:
         self.posts_changed()
@@ -440,14 +429,3 @@ def describe_outcome(action: str, post: Any) -> str:
     if state == "scheduled":
         return f"scheduled for {post.scheduled_local}"
     return f"now {str(state).replace('_', ' ')}"
-
-
-def _optional(module_name: str, class_name: str) -> Any:
-    """A screen class from a module that may not exist yet, or None."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name == module_name:
-            return None
-        raise
-    return getattr(module, class_name, None)

@@ -112,8 +112,8 @@ def _age(seconds: int) -> str:
 class ViewsBar(Widget):
     """The strip of views at the top: the key for each, the current one in bold.
 
-    The app says which views there are (`app.all_views`, (mode, key, label) triples); all
-    are shown alike, so the bar does not change as views are added to the app.
+    The app says which views there are (`app.views`, (mode, key, label) triples), so
+    this widget need not know them.
     """
 
     DEFAULT_CSS = """
@@ -130,7 +130,7 @@ class ViewsBar(Widget):
         self.current = current
 
     def render(self) -> Content:
-        views = getattr(self.app, "all_views", ())
+        views = getattr(self.app, "views", ())
         parts = [Content.from_markup("[b]Gatepost[/b]")]
         for mode, key, label in views:
             if mode == self.current:
