@@ -144,18 +144,25 @@ def default_connector_factory() -> ConnectorFactory:
     return build
 
 
-def policy_frequency(store: Store) -> FrequencyLookup:
+def policy_frequency(store: Store, *, reread_seconds: float = 60.0) -> FrequencyLookup:
     """Posting limits: the account's own ``max_per_hour``/``max_per_day`` where set,
-    else the policy's ``frequency`` rule for the account's kind."""
+    else the policy's ``frequency`` rule for the account's kind (the policy is read
+    again every ``reread_seconds``, so an edited policy takes effect without a restart)."""
+    import time
+
     from scheduler import gate
 
-    policy_cache: dict[str, Any] = {}
+    cache: dict[str, Any] = {}
+    lock = threading.Lock()
 
     def lookup(account: Any) -> FrequencyRule:
-        policy = policy_cache.get("policy")
-        if policy is None:
+        with lock:
+            policy, read_at = cache.get("policy"), cache.get("read_at", 0.0)
+        if policy is None or time.monotonic() - read_at > reread_seconds:
             with store.read() as session:
-                policy = policy_cache["policy"] = gate._policy(session)
+                policy = gate.policy(session)
+            with lock:
+                cache["policy"], cache["read_at"] = policy, time.monotonic()
         limits = policy.frequency_limits(account.kind)
         per_hour = account.max_per_hour if account.max_per_hour is not None else limits.per_hour
         per_day = account.max_per_day if account.max_per_day is not None else limits.per_day

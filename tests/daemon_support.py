@@ -13,7 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from scheduler import fingerprint, lifecycle
+from scheduler.fingerprint import PostFingerprint, link_targets
 from scheduler.models import Account, Approval, Post, PostState, PublishAttempt
 from scheduler.store import Store, sqlite_url
 
@@ -178,3 +181,111 @@ def drop_pg_schema(store: Store, schema: str) -> None:
     with admin.begin() as conn:
         conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     admin.dispose()
+
+
+def seed_posts(
+    store: Store, base_url: str, times: list[datetime], *, accounts: int = 50, tag: str
+) -> list[int]:
+    """Approved, scheduled posts at ``times`` over ``accounts`` new ledger accounts, in bulk.
+
+    Rows are written directly (thousands a second): each post with an approval bound to
+    its fingerprint, as the services make them, but without their audit events. Returns
+    the post ids.
+    """
+    all_ids: list[int] = []
+    now = datetime.now(UTC)
+    a_tab = Account.__table__  # type: ignore[attr-defined]
+    p_tab = Post.__table__  # type: ignore[attr-defined]
+    ap_tab = Approval.__table__  # type: ignore[attr-defined]
+    with store.write() as session:
+        rows = []
+        for i in range(accounts):
+            result = session.execute(
+                sa.insert(a_tab).values(
+                    name=f"{tag}-{i}",
+                    platform="ledger",
+                    handle=f"@{tag}{i}",
+                    kind="official",
+                    timezone="Europe/London",
+                    api_base=base_url,
+                    options={},
+                    require_approval=False,
+                    grace_minutes=15,
+                    active=True,
+                    created_at=now,
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            rows.append((int(key[0]), f"{tag}-{i}"))
+    chunk = 2000
+    for start in range(0, len(times), chunk):
+        with store.write() as session:
+            posts = []
+            for offset, at in enumerate(times[start : start + chunk]):
+                n = start + offset
+                account_id, account_name = rows[n % accounts]
+                text = f"{tag} post {n}: what's on today"
+                digest = PostFingerprint(
+                    account=f"{account_id}:{account_name}:ledger",
+                    text=text,
+                    assets=(),
+                    links=tuple(link_targets(text, [])),
+                    window_start=at.astimezone(UTC).replace(second=0, microsecond=0).isoformat(),
+                    grace_minutes=15,
+                ).digest
+                posts.append(
+                    {
+                        "account_id": account_id,
+                        "author": "bench",
+                        "edited_by": "bench",
+                        "text": text,
+                        "links": [],
+                        "scheduled_at": at,
+                        "state": "scheduled",
+                        "state_reason": "",
+                        "fingerprint": digest,
+                        "version": 3,
+                        "created_at": now,
+                        "updated_at": now,
+                        "attempt_count": 0,
+                        "last_error": "",
+                    }
+                )
+            first = session.execute(
+                sa.select(sa.func.coalesce(sa.func.max(p_tab.c.id), 0))
+            ).scalar()
+            session.execute(sa.insert(p_tab), posts)
+            ids = [
+                int(i)
+                for i in session.execute(
+                    sa.select(p_tab.c.id).where(p_tab.c.id > first).order_by(p_tab.c.id)
+                ).scalars()
+            ]
+            session.execute(
+                sa.insert(ap_tab),
+                [
+                    {
+                        "post_id": post_id,
+                        "approver": "bench-approver",
+                        "fingerprint": post["fingerprint"],
+                        "automatic": False,
+                        "comment": "",
+                        "at": now,
+                    }
+                    for post_id, post in zip(ids, posts, strict=True)
+                ],
+            )
+            all_ids += ids
+            approvals = dict(
+                session.execute(
+                    sa.select(ap_tab.c.post_id, ap_tab.c.id).where(ap_tab.c.post_id.in_(ids))
+                ).all()
+            )
+            session.execute(
+                sa.update(p_tab)
+                .where(p_tab.c.id == sa.bindparam("pid"))
+                .values(approval_id=sa.bindparam("aid")),
+                [{"pid": pid, "aid": approvals[pid]} for pid in ids],
+            )
+    return all_ids

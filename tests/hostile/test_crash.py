@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from scheduler.store import Store, sqlite_url
-from tests.daemon_support import add_account, add_many_scheduled_posts, add_scheduled_post, states
+from tests.daemon_support import add_account, add_scheduled_post, seed_posts, states
 from tests.fakes.ledger import LedgerPlatform
 from tests.hostile.crash_daemon import run_chaos, start_daemon
 
@@ -48,10 +48,8 @@ def test_sigkill_on_postgresql_never_loses_or_duplicates_a_post(tmp_path, pg_sch
 def test_three_daemons_racing_for_a_thousand_due_posts_publish_each_once(tmp_path, pg_schema):
     store = Store(pg_schema.url)
     with LedgerPlatform() as fake:
-        accounts = [add_account(store, f"acct{i}", api_base=fake.base_url) for i in range(5)]
-        ids = add_many_scheduled_posts(
-            store, accounts, 1000, datetime.now(UTC) - timedelta(seconds=1), prefix="race"
-        )
+        due = datetime.now(UTC) - timedelta(seconds=1)
+        ids = seed_posts(store, fake.base_url, [due] * 1000, accounts=5, tag="race")
         daemons = [start_daemon(pg_schema.url, tmp_path / f"d{n}.log", lease=30) for n in range(3)]
         try:
             deadline = time.monotonic() + 300

@@ -445,3 +445,17 @@ def test_an_asset_revoked_after_approval_sends_the_post_back_at_publish_time(
     else:
         assert result.kind == "published"
         assert len(fake.posts) == 1
+
+
+def test_without_its_own_limits_an_account_follows_the_policys_frequency_rule(store, fake, clock):
+    from scheduler.daemon import policy_frequency
+
+    account = add_account(store, "news", api_base=fake.base_url)  # official, no own limits
+    ids = [due_post(store, account, clock, f"Item {i}") for i in range(5)]
+
+    results = make_publisher(store, clock, frequency=policy_frequency(store)).publish_many(ids)
+
+    kinds = sorted(r.kind for r in results)
+    assert kinds == ["published"] * 4 + ["waiting"]  # the shipped policy: 4 an hour
+    (waiting,) = [r for r in results if r.kind == "waiting"]
+    assert "limit of 4 posts per hour" in waiting.message
