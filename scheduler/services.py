@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -62,6 +63,19 @@ from scheduler.views import (
 DEMO_SETTING = "demo"
 POST_SORT_KEYS = ("scheduled_at", "created_at", "updated_at", "id", "state", "account")
 MAX_PAGE = 1000
+MAX_POST_TEXT = 100_000
+_LOGIN = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
+
+
+def _fits(what: str, value: str | None, limit: int) -> None:
+    """Refuse text the database cannot keep: too long for its column, or with NUL bytes."""
+    if value is None:
+        return
+    if "\x00" in value:
+        raise InvalidInput(f"the {what} contains a NUL character")
+    if len(value) > limit:
+        raise InvalidInput(f"the {what} is too long ({len(value)} characters; at most {limit})")
+
 
 # -- identity ---------------------------------------------------------------------------
 
@@ -179,6 +193,11 @@ def add_user(
     login = login.strip()
     if not login:
         raise InvalidInput("a login cannot be empty")
+    if not _LOGIN.match(login):
+        raise InvalidInput(
+            f"{login!r} is not a login: use letters, digits and . _ @ + - (at most 128)"
+        )
+    _fits("display name", display_name, 200)
     new_role = _role(role)
     with store.write() as session:
         if session.exec(select(User).where(User.login == login)).first() is not None:
@@ -331,6 +350,8 @@ def _check_account_settings(changes: Mapping[str, Any]) -> None:
             raise InvalidInput(f"{key.replace('_', ' ')} must be at least 1 (or unset)")
     if "name" in changes and not str(changes["name"]).strip():
         raise InvalidInput("an account needs a name")
+    for key, limit in (("name", 100), ("handle", 200), ("api_base", 500)):
+        _fits(f"account {key.replace('_', ' ')}", changes.get(key), limit)
 
 
 _ACCOUNT_FIELDS = (
@@ -518,6 +539,15 @@ def add_asset(
     """
     if not data:
         raise InvalidInput("the file is empty")
+    for what, value, limit in (
+        ("title", title, 300),
+        ("file name", filename, 300),
+        ("owner", owner, 200),
+        ("rights statement", rights, 500),
+        ("licence", licence, 200),
+        ("consent reference", consent_ref, 300),
+    ):
+        _fits(what, value, limit)
     if kind not in {k.value for k in AssetKind}:
         raise InvalidInput(f"asset kind must be logo or image, not {kind!r}")
     if valid_from and valid_until and valid_until <= valid_from:
@@ -1014,6 +1044,7 @@ def _set_attachments(
         else:
             normalised.append(Attachment(asset_id=int(item[0]), alt=str(item[1])))
     for item in normalised:
+        _fits("alt text", item.alt, 2000)
         _asset(session, item.asset_id)
     for link in session.exec(select(PostAsset).where(PostAsset.post_id == post.id)).all():
         session.delete(link)
@@ -1029,6 +1060,7 @@ def _set_attachments(
 def _clean_links(links: Sequence[str]) -> list[str]:
     cleaned = [link.strip() for link in links if link.strip()]
     for link in cleaned:
+        _fits("link", link, 2000)
         if not link.lower().startswith(("http://", "https://")):
             raise InvalidInput(f"a link must start with http:// or https:// ({link!r})")
     return cleaned
@@ -1053,6 +1085,7 @@ def create_post(
     time in a clock-change gap, an ambiguous time without ``fold``, a time in the past,
     an inactive account or a bad link; ``NotFound`` for an unknown account or asset.
     """
+    _fits("post text", text, MAX_POST_TEXT)
     with store.write() as session:
         target = _account(session, account)
         if not target.active:
@@ -1137,6 +1170,7 @@ def edit_post(
                 before["account"], after["account"] = target.name, new_account.name
                 post.account_id = new_account.id  # type: ignore[assignment]
                 target = new_account
+        _fits("post text", text, MAX_POST_TEXT)
         if text is not None and text != post.text:
             before["text"], after["text"] = post.text, text
             post.text = text
@@ -1349,6 +1383,7 @@ def approve_post(
     off; ``InvalidInput`` when its time has passed.
     """
     _require(actor, Role.APPROVER, "approve posts")
+    _fits("comment", comment, 10_000)
     with store.write() as session:
         post = _post(session, post_id, lock=True)
         lifecycle.check_version(post, expected_version)
@@ -1399,6 +1434,7 @@ def reject_post(
     Raises ``InvalidInput`` without a comment; ``IllegalTransition`` when not in review.
     """
     _require(actor, Role.APPROVER, "send posts back")
+    _fits("comment", comment, 10_000)
     if not comment.strip():
         raise InvalidInput("say why the post is sent back (a comment is required)")
     with store.write() as session:
@@ -1427,6 +1463,7 @@ def sign_off_finding(
     finding, or a post not in review; ``NotFound`` for a finding of another post.
     """
     _require(actor, Role.APPROVER, "sign off findings")
+    _fits("comment", comment, 10_000)
     if not comment.strip():
         raise InvalidInput("a sign-off needs a comment saying why the finding is acceptable")
     with store.write() as session:
@@ -1482,6 +1519,7 @@ def cancel_post(
 
     Raises ``IllegalTransition`` for a post publishing, published or already final.
     """
+    _fits("reason", reason, 10_000)
     with store.write() as session:
         post = _post(session, post_id, lock=True)
         _may_change(actor, post, "cancel")
