@@ -201,6 +201,8 @@ class _Claimed:
     attempts_made: int
     grace: timedelta
     edit_remote_id: str | None = None
+    lease_until: datetime | None = None
+    lease_lost: bool = False
 
 
 @dataclass
@@ -349,6 +351,54 @@ class Publisher:
                 self._in_hand -= in_hand
         return results
 
+    def _lease_holds(self, item: _Claimed, remaining: Sequence[_Claimed]) -> bool:
+        """Whether the lease on ``item`` is still ours, renewing it (and the leases of the
+        rest of the batch) once half of it has gone, before anything is sent.
+
+        A post whose lease ran out may have been taken over by another daemon: sending
+        it would risk a second copy, so it is left alone.
+        """
+        if item.lease_lost:
+            return False
+        now = self._now()
+        if item.lease_until is None:
+            return True
+        if now < item.lease_until - timedelta(seconds=self.lease_seconds / 2):
+            return True
+        renewed_until = now + timedelta(seconds=self.lease_seconds)
+        ids = [i.post_id for i in remaining if i.lease_until is not None]
+        p = posts_table.c
+        with _write(self.store) as session:
+            session.execute(
+                sa.update(posts_table)
+                .where(
+                    p.id.in_(ids),
+                    p.state == S.PUBLISHING.value,
+                    p.lease_owner == self.owner,
+                    p.lease_expires_at > now,
+                )
+                .values(lease_expires_at=renewed_until)
+                .execution_options(synchronize_session=False)
+            )
+            kept = {
+                int(i)
+                for i in session.execute(
+                    sa.select(p.id).where(
+                        p.id.in_(ids),
+                        p.lease_owner == self.owner,
+                        p.lease_expires_at == renewed_until,
+                    )
+                ).scalars()
+            }
+        for other in remaining:
+            if other.lease_until is None:
+                continue
+            if other.post_id in kept:
+                other.lease_until = renewed_until
+            else:
+                other.lease_lost = True  # gone: never send it
+        return not item.lease_lost
+
     def _is_in_hand(self, post_id: int) -> bool:
         with self._paused_lock:
             return post_id in self._in_hand
@@ -364,6 +414,9 @@ class Publisher:
                     sent = []
                 results.extend(self._hand_back_many(claimed[index:], STOPPING))
                 break
+            if not self._lease_holds(item, claimed[index:]):
+                results.append(self._emit(PublishResult(item.post_id, "skipped", "lease lost")))
+                continue
             outcome = self._send(item)
             if isinstance(outcome, _Sent):
                 sent.append(outcome)
@@ -508,6 +561,7 @@ class Publisher:
                         attempts_made=post.attempt_count,
                         grace=grace,
                         edit_remote_id=edit_remote_id,
+                        lease_until=lease_until,
                     )
                 )
         for result in results:
@@ -925,6 +979,8 @@ class Publisher:
         lease_until = now + timedelta(seconds=self.lease_seconds)
         taken: list[_Claimed] = []
         with _write(self.store) as session:
+            with self._paused_lock:
+                in_hand = set(self._in_hand)
             ids = take_over_stale(
                 session,
                 self.store.dialect,
@@ -932,6 +988,7 @@ class Publisher:
                 now=now,
                 lease_until=lease_until,
                 limit=limit,
+                exclude=in_hand,
             )
             for post_id in ids:
                 post = session.get(Post, post_id)
@@ -949,6 +1006,7 @@ class Publisher:
                         attempt_id=None,
                         ambiguous=True,
                         deadline=retry_deadline(post, grace, now),
+                        lease_until=lease_until,
                         attempts_made=post.attempt_count,
                         grace=grace,
                     )
@@ -1123,14 +1181,25 @@ def claim_account_posts(
 
 
 def take_over_stale(
-    session: Session, dialect: str, *, owner: str, now: datetime, lease_until: datetime, limit: int
+    session: Session,
+    dialect: str,
+    *,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    exclude: Iterable[int] = (),
 ) -> list[int]:
-    """Lease to ``owner`` up to ``limit`` posts stuck in ``publishing`` with an expired lease."""
+    """Lease to ``owner`` up to ``limit`` posts stuck in ``publishing`` with an expired
+    lease (leaving out ``exclude``: posts this daemon is still working on)."""
     p = posts_table.c
     stale = sa.and_(
         p.state == S.PUBLISHING.value,
         sa.or_(p.lease_expires_at.is_(None), p.lease_expires_at < now),
     )
+    skip = sorted(exclude)
+    if skip:
+        stale = sa.and_(stale, p.id.not_in(skip))
     pick = sa.select(p.id).where(stale).order_by(p.id).limit(limit)
     if dialect == "postgresql":
         ids = [int(i) for i in session.execute(pick.with_for_update(skip_locked=True)).scalars()]

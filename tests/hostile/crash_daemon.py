@@ -31,7 +31,7 @@ from tests.fakes.ledger import LedgerPlatform, ledger_connector_factory
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
-    parser.add_argument("--lease", type=float, default=1.5)
+    parser.add_argument("--lease", type=float, default=3.0)
     parser.add_argument("--sync", type=float, default=0.5)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--batch", type=int, default=5)
@@ -95,7 +95,7 @@ class ChaosReport:
         )
 
 
-def start_daemon(db_url: str, log_path: Path, *, lease: float = 1.5) -> subprocess.Popen[bytes]:
+def start_daemon(db_url: str, log_path: Path, *, lease: float = 3.0) -> subprocess.Popen[bytes]:
     """Start ``python -m tests.hostile.crash_daemon`` on ``db_url`` (repo root as cwd)."""
     root = Path(__file__).resolve().parents[2]
     env = dict(os.environ)
@@ -150,7 +150,12 @@ def run_chaos(
     store = Store(db_url)
     report = ChaosReport(posts=posts, kills=0, published=0, unknown=0, failed=0, platform_copies=0)
     with LedgerPlatform(latency=latency) as fake:
-        accounts = [add_account(store, f"acct{i}", api_base=fake.base_url) for i in range(3)]
+        # A connector time-out well inside half the lease: a live daemon's post is never
+        # taken over while its request may still be on its way.
+        accounts = [
+            add_account(store, f"acct{i}", api_base=fake.base_url, options={"timeout": "1"})
+            for i in range(3)
+        ]
         due = datetime.now(UTC) - timedelta(seconds=5)
         ids = [
             add_scheduled_post(store, accounts[i % 3], f"chaos post {i}", due) for i in range(posts)

@@ -459,3 +459,30 @@ def test_without_its_own_limits_an_account_follows_the_policys_frequency_rule(st
     assert kinds == ["published"] * 4 + ["waiting"]  # the shipped policy: 4 an hour
     (waiting,) = [r for r in results if r.kind == "waiting"]
     assert "limit of 4 posts per hour" in waiting.message
+
+
+def test_a_post_whose_lease_ran_out_mid_batch_is_not_sent_by_the_slow_daemon(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    first = due_post(store, account, clock, "Slow one")
+    second = due_post(store, account, clock, "Left behind")
+
+    def slow_factory(config):
+        connector = ledger_connector_factory(config)
+        real = connector.publish
+
+        def publish(request):
+            receipt = real(request)
+            clock.advance(seconds=31)  # this call outlived the whole lease
+            return receipt
+
+        connector.publish = publish  # type: ignore[method-assign]
+        return connector
+
+    slow = Publisher(store, "slow", slow_factory, now=clock, lease_seconds=30)
+    kinds = {r.post_id: r.kind for r in slow.publish_many([first, second])}
+
+    assert kinds[second] == "skipped"  # its lease had run out: another daemon may have it
+    assert [p["text"] for p in fake.posts] == ["Slow one"]
+    (taken,) = make_publisher(store, clock, owner="other").reconcile_stale()
+    assert (taken.post_id, taken.kind) == (second, "published")
+    assert sorted(fake.copies_by_key().values()) == [1, 1]
