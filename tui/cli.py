@@ -806,6 +806,7 @@ def posts_confirm(
 @click.argument("post_id", type=int)
 @click.option("--went-out", "went_out", flag_value=True, default=None, help="It was published.")
 @click.option("--resend", "went_out", flag_value=False, help="It was not published: send it.")
+@click.option("--send-it", "went_out", flag_value=False, help="The same as --resend.")
 @click.option("--url", default=None, help="The link of the published post (with --went-out).")
 @click.option("--at", default=None, help=AT_HELP + " Default: now (with --resend).")
 @click.option("--json", "as_json", is_flag=True)
