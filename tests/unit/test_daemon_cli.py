@@ -1,0 +1,124 @@
+"""The daemon's commands: status, settling an unknown post, repeat, retract, correct."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scheduler import services
+from scheduler.daemon import Daemon
+from scheduler.publishing import no_frequency_limits
+from scheduler.store import Store, sqlite_url
+from tests.daemon_support import add_account, add_scheduled_post, post_row
+from tests.fakes.ledger import LedgerPlatform, ledger_connector_factory
+from tui.cli import cli
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    url = sqlite_url(tmp_path / "gatepost.sqlite3")
+    monkeypatch.setenv("GATEPOST_DATABASE_URL", url)
+    monkeypatch.setenv("GATEPOST_DATA_DIR", str(tmp_path))
+    store = Store(url)
+    services.init_database(store)  # the current login becomes the first admin
+    return store
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def unknown_post(store: Store, fake: LedgerPlatform) -> int:
+    """A post whose outcome could not be settled (its account cannot look posts up)."""
+    account = add_account(store, "news", api_base=fake.base_url, options={"lookup": "none"})
+    post_id = add_scheduled_post(store, account, "Lost answer", datetime.now(UTC))
+    fake.inject("drop_after", path="/api/posts")
+    daemon = Daemon(
+        store, connector_factory=ledger_connector_factory, gate=None, frequency=no_frequency_limits
+    )
+    assert daemon.publisher.publish(post_id).kind == "waiting"
+    with store.write() as session:  # make the retry due now
+        from scheduler.models import Post
+
+        post = session.get(Post, post_id)
+        assert post is not None
+        post.not_before = datetime.now(UTC) - timedelta(seconds=1)
+    assert daemon.publisher.publish(post_id).kind == "unknown"
+    return post_id
+
+
+def test_status_lists_daemons_next_posts_and_posts_needing_a_person(env):
+    with LedgerPlatform() as fake:
+        post_id = unknown_post(env, fake)
+        account = add_account(env, "sport", api_base=fake.base_url)
+        later = add_scheduled_post(
+            env, account, "Match report", datetime.now(UTC) + timedelta(days=1)
+        )
+        Daemon(env, connector_factory=ledger_connector_factory, gate=None).beat()
+
+        code, out = run("status", "--json")
+
+    assert code == 0
+    report = json.loads(out)
+    assert report["daemons"][0]["alive"] is True
+    assert [p["id"] for p in report["next"]] == [later]
+    (stuck,) = report["attention"]
+    assert stuck["id"] == post_id and stuck["state"] == "unknown"
+    assert "could not say whether it went out" in stuck["reason"]
+    code, text = run("status")
+    assert code == 0 and "Daemons alive: 1" in text and "[unknown]" in text
+
+
+def test_send_it_settles_an_unknown_post_and_it_is_sent_without_asking_again(env):
+    with LedgerPlatform() as fake:
+        post_id = unknown_post(env, fake)
+        assert len(fake.posts) == 1  # it did go out, but the platform could not say so
+
+        code, out = run("posts", "resolve", str(post_id), "--send-it")
+
+        assert code == 0, out
+        assert post_row(env, post_id).state in ("scheduled", "in_review")
+
+
+def test_went_out_records_the_link_a_person_gives(env):
+    with LedgerPlatform() as fake:
+        post_id = unknown_post(env, fake)
+        url = fake.posts[0]["url"]
+
+        code, out = run("posts", "resolve", str(post_id), "--went-out", "--url", url)
+
+    assert code == 0, out
+    post = post_row(env, post_id)
+    assert (post.state, post.remote_url) == ("published", url)
+
+
+def test_repeat_retract_and_correct_from_the_command_line(env):
+    with LedgerPlatform() as fake:
+        account = add_account(env, "news", api_base=fake.base_url)
+        daemon = Daemon(
+            env,
+            connector_factory=ledger_connector_factory,
+            gate=None,
+            frequency=no_frequency_limits,
+        )
+        out_now = add_scheduled_post(env, account, "Typo here", datetime.now(UTC))
+        assert daemon.publisher.publish(out_now).kind == "published"
+        future = add_scheduled_post(env, account, "Weekly", datetime.now(UTC) + timedelta(days=1))
+
+        code, text = run("posts", "repeat", str(future), "weekly mon 09:00")
+        assert code == 0 and "cron: 0 9 * * mon" in text
+        code, text = run("posts", "repeat", str(future), "fortnightly")
+        assert code == 1 and "cannot read repeat rule" in text
+
+        code, text = run("posts", "correct", str(out_now), "--text", "No typo", "--reason", "typo")
+        assert code == 0, text
+        code, text = run("posts", "retract", str(out_now), "--reason", "again")
+        assert code == 1 and "already has a correct in progress" in text
+        code, text = run("posts", "corrections", str(out_now), "--json")
+        (row,) = json.loads(text)
+        assert (row["kind"], row["state"]) == ("correct", "requested")
