@@ -223,3 +223,13 @@ def record_findings(
         rows.append(row)
     session.flush()
     return rows
+
+
+def holding(findings: Sequence[Finding]) -> list[Finding]:
+    """The kept findings that hold a post back: every block, and each review finding that
+    no approver has signed off."""
+    return [
+        f
+        for f in findings
+        if f.severity == "block" or (f.severity == "review" and f.signed_off_by is None)
+    ]

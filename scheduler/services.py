@@ -1245,11 +1245,7 @@ def _check_ready(store: Store, post: Post, account: Account) -> None:
 
 
 def _holding(findings: Sequence[Finding]) -> list[Finding]:
-    return [
-        f
-        for f in findings
-        if f.severity == "block" or (f.severity == "review" and f.signed_off_by is None)
-    ]
+    return gate.holding(findings)
 
 
 def _current_findings(session: Session, post: Post) -> list[Finding]:
