@@ -103,7 +103,7 @@ def test_mastodon_paths_log_no_secret(loud_logs: pytest.LogCaptureFixture) -> No
         config = AccountConfig(
             name="m", platform="mastodon", api_base=fake.base_url, credentials=creds
         )
-        connector = make_connector(config, timeout=0.5)
+        connector = make_connector(config, timeout=2.0)
         turn_up()
         fake.media_processing_polls = 1
         connector.publish(
@@ -112,7 +112,7 @@ def test_mastodon_paths_log_no_secret(loud_logs: pytest.LogCaptureFixture) -> No
         for fault in ("429", "500", "drop_after", "expired"):
             fake.inject(fault, path="/api/v1/statuses")
             errors.run(lambda: connector.publish(PublishRequest(text="x", idempotency_key="b")))
-        fake.hang_seconds = 1.0
+        fake.hang_seconds = 3.0  # past the client's 2 s time-out, even on a busy machine
         fake.inject("hang", path="/api/v1/statuses")
         errors.run(lambda: connector.publish(PublishRequest(text="y", idempotency_key="c")))
         connector.lookup(PublishRequest(text="with image", idempotency_key="a"))
@@ -138,7 +138,7 @@ def test_bluesky_paths_log_no_secret(loud_logs: pytest.LogCaptureFixture) -> Non
         config = AccountConfig(
             name="b", platform="bluesky", api_base=fake.base_url, credentials=creds
         )
-        connector = make_connector(config, timeout=0.5, save_credentials=saved.append)
+        connector = make_connector(config, timeout=2.0, save_credentials=saved.append)
         turn_up()
         connector.publish(
             PublishRequest(text="with image", idempotency_key="a", media=(MediaItem(PNG, "alt"),))
