@@ -225,25 +225,43 @@ class Store:
         self.upgrade()
         return True
 
-    def upgrade(self) -> str:
-        """Run every pending migration (safe when several processes start at once).
-
-        Returns the revision reached. Raises ``StoreError`` when a migration fails.
-        """
+    def upgrade(self, target: str = "head") -> str:
+        """Run the pending migrations up to ``target`` (safe when several processes start
+        at once). Returns the revision reached. Raises ``StoreError`` when one fails."""
         from alembic import command
 
         config = _migrations_config()
         try:
-            with self._writer.begin() as conn:
-                if not self.is_sqlite:
-                    conn.execute(
-                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
-                    )
-                config.attributes["connection"] = conn
-                command.upgrade(config, "head")
+            with self._writer.connect() as conn:
+                raw = conn.connection.driver_connection if self.is_sqlite else None
+                if raw is not None:
+                    # SQLite's batch migrations copy and drop tables; with foreign keys
+                    # on, dropping a table deletes (cascades to) the rows that point at
+                    # it. The pragma only works outside a transaction, so it is set on the
+                    # raw connection before ours begins, and checked after.
+                    raw.execute("PRAGMA foreign_keys = OFF")
+                try:
+                    with conn.begin():
+                        if not self.is_sqlite:
+                            conn.execute(
+                                sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                                {"key": _PG_MIGRATION_LOCK},
+                            )
+                        config.attributes["connection"] = conn
+                        command.upgrade(config, target)
+                        if raw is not None:
+                            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                            if broken:
+                                raise StoreError(
+                                    f"a migration left {len(broken)} rows pointing at "
+                                    f"nothing (first in table {broken[0][0]}); nothing changed"
+                                )
+                finally:
+                    if raw is not None:
+                        raw.execute("PRAGMA foreign_keys = ON")
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot migrate the database: {_first_line(exc)}") from exc
-        return head_revision()
+        return self.current_revision() or ""
 
     def dispose(self) -> None:
         """Close every pooled connection."""

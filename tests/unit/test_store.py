@@ -129,3 +129,35 @@ def test_login_names_who_is_using_the_store(store: Store) -> None:
     assert login
     if not store.is_sqlite:
         assert login == sa.engine.make_url(store.url).username
+
+
+def test_an_old_database_keeps_its_data_through_the_upgrade(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "old.db")
+    old = Store(url, migrate=False)
+    assert old.upgrade("0001") == "0001"
+    with old.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO accounts (name, platform, handle, kind, timezone, options, "
+                "require_approval, grace_minutes, active, created_at) VALUES ('news', 'outbox', "
+                "'', 'official', 'Europe/London', '{}', 0, 15, 1, '2026-11-01 09:00:00')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO posts (account_id, author, edited_by, text, links, state, "
+                "state_reason, fingerprint, version, created_at, updated_at, attempt_count, "
+                "last_error) VALUES (1, 'alice', 'alice', 'kept', '[]', 'draft', '', '', 1, "
+                "'2026-11-01 09:00:00', '2026-11-01 09:00:00', 0, '')"
+            )
+        )
+    old.dispose()
+    upgraded = Store(url)  # first use brings it to head
+    try:
+        assert upgraded.current_revision() == head_revision()
+        assert services.get_post(upgraded, 1).text == "kept"
+        with upgraded.engine.connect() as conn:
+            # The migration turned foreign keys off for itself only.
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        upgraded.dispose()
