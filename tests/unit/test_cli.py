@@ -15,6 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 
 from scheduler.times import last_sunday
@@ -333,3 +334,37 @@ def test_policy_use_show_reset(gatepost, tmp_path: Path) -> None:  # type: ignor
     assert refused.stderr.startswith(f"error: cannot use {broken} as the policy")
     assert gatepost("ada", "policy", "reset").exit_code == 0
     assert "shipped default" in gatepost("ada", "policy", "show").stdout
+
+
+def test_even_a_bug_is_one_line(gatepost, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from scheduler import services
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("something nobody expected")
+
+    monkeypatch.setattr(services, "list_users", broken)
+    result = gatepost("ada", "users", "list")
+    assert result.exit_code == 1
+    line = _one_line_error(result)
+    assert "unexpected RuntimeError: something nobody expected" in line
+    assert "GATEPOST_DEBUG=1" in line
+
+
+def test_a_locked_database_is_a_one_line_error(gatepost, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Someone holds the write lock far longer than the busy timeout allows.
+    import sqlite3 as sqlite
+
+    from scheduler import store as store_module
+
+    holder = sqlite.connect(tmp_path / "gatepost.sqlite3", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    original = store_module.BUSY_TIMEOUT_MS
+    store_module.BUSY_TIMEOUT_MS = 200
+    try:
+        result = gatepost("ada", "users", "add", "zoe")
+    finally:
+        store_module.BUSY_TIMEOUT_MS = original
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    assert "database is locked" in _one_line_error(result)
