@@ -83,6 +83,7 @@ async def test_approver_signs_off_then_approves(store: Store) -> None:
         await pilot.press("enter")  # a sign-off needs a comment
         assert isinstance(app.screen, TextPrompt)
         await pilot.press(*"shared inbox", "enter")
+        await wait_until(pilot, lambda: services.list_findings(store, flagged.id)[0].signed_off)
         await settled(pilot)
         signed = services.list_findings(store, flagged.id)[0]
         assert signed.signed_off_by == "bob"
@@ -91,6 +92,7 @@ async def test_approver_signs_off_then_approves(store: Store) -> None:
         await pilot.press("a")
         assert isinstance(app.screen, TextPrompt)
         await pilot.press(*"ok", "enter")
+        await wait_until(pilot, lambda: services.get_post(store, flagged.id).state != "in_review")
         await settled(pilot)
         approved = services.get_post(store, flagged.id)
         assert approved.state == "scheduled"
@@ -110,7 +112,7 @@ async def test_send_back_needs_a_comment_and_returns_the_post_to_draft(store: St
         await pilot.press("b")
         assert isinstance(app.screen, TextPrompt)
         await pilot.press(*"cut the link", "enter")
-        await settled(pilot)
+        await wait_until(pilot, lambda: services.get_post(store, post.id).state == "draft")
         returned = services.get_post(store, post.id)
         assert returned.state == "draft"
         assert returned.state_reason == "cut the link"

@@ -106,6 +106,9 @@ async def wait_until(
 async def settled(pilot: Pilot[Any]) -> None:
     """Wait for the screen's data workers to finish and the screen to be drawn."""
     app = pilot.app
+    # Let messages already queued run first: a dialog's answer may still be on its way
+    # to the handler that starts the worker this waits for.
+    await pilot.pause()
 
     def idle() -> bool:
         return not any(
