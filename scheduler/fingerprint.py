@@ -1,8 +1,11 @@
 """The fingerprint of a post: exactly what an approval says yes to.
 
-It covers the account, the text, each attached asset's content hash (in order, with its
-alt text), every link target (those given and those in the text), and the scheduled time
-window. Any change to any of these gives a different fingerprint.
+It covers the account (its id and platform: where the post goes, not what the account is
+called), the text, each attached asset's content hash (in order, with its alt text),
+every link target (those given and those in the text), and the scheduled time to the
+minute. Any change to any of these gives a different fingerprint. The account's grace
+period is not part of it: it is the account's rule for lateness, which the daemon
+applies, and changing it must not send every scheduled post back to review.
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ class PostFingerprint:
     assets: tuple[tuple[str, str], ...]
     links: tuple[str, ...]
     window_start: str
-    grace_minutes: int
 
     @property
     def digest(self) -> str:
@@ -46,7 +48,7 @@ class PostFingerprint:
                 "text": self.text,
                 "assets": [list(pair) for pair in self.assets],
                 "links": list(self.links),
-                "window": [self.window_start, self.grace_minutes],
+                "window": self.window_start,
             }
         )
         return hashlib.sha256(body.encode("utf-8")).hexdigest()
@@ -66,12 +68,11 @@ def compute(session: Session, post: Post) -> PostFingerprint:
     if post.scheduled_at is not None:
         window = post.scheduled_at.astimezone(UTC).replace(second=0, microsecond=0).isoformat()
     return PostFingerprint(
-        account=f"{account.id}:{account.name}:{account.platform}",
+        account=f"{account.id}:{account.platform}",
         text=post.text,
         assets=tuple((asset.content_hash, link.alt_text) for link, asset in rows),
         links=tuple(link_targets(post.text, post.links)),
         window_start=window,
-        grace_minutes=account.grace_minutes,
     )
 
 

@@ -797,11 +797,14 @@ def _post_views(session: Session, posts: Sequence[Post], *, with_findings: bool)
         account = accounts[post.account_id]
         latest = latest_approval.get(post.id)
         findings = [_finding_view(f) for f in current_findings.get(post.id, [])]
+        # The detailed view recomputes the fingerprint (what the daemon will compare); a
+        # page of the queue trusts the stored one.
+        current = fingerprint.digest(session, post) if with_findings else post.fingerprint
         valid = (
             latest is not None
             and latest.void_at is None
             and latest.id == post.approval_id
-            and latest.fingerprint == post.fingerprint
+            and latest.fingerprint == current
         )
         views.append(
             PostView(

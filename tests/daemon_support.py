@@ -224,15 +224,14 @@ def seed_posts(
             posts = []
             for offset, at in enumerate(times[start : start + chunk]):
                 n = start + offset
-                account_id, account_name = rows[n % accounts]
+                account_id, _name = rows[n % accounts]
                 text = f"{tag} post {n}: what's on today"
                 digest = PostFingerprint(
-                    account=f"{account_id}:{account_name}:ledger",
+                    account=f"{account_id}:ledger",
                     text=text,
                     assets=(),
                     links=tuple(link_targets(text, [])),
                     window_start=at.astimezone(UTC).replace(second=0, microsecond=0).isoformat(),
-                    grace_minutes=15,
                 ).digest
                 posts.append(
                     {

@@ -226,3 +226,31 @@ def test_every_transition_in_the_table_is_reachable_from_a_real_state() -> None:
     assert sources | lifecycle.FINAL == set(PostState)
     for state in lifecycle.FINAL:
         assert lifecycle.actions_from(state) == []
+
+
+def test_renaming_an_account_or_changing_its_grace_keeps_approvals(
+    store: Store, team: Team
+) -> None:
+    post_id = _review_post(store, team)
+    approved = services.approve_post(store, team.bob, post_id)
+    services.update_account(store, team.admin, "uni-research", name="research", grace_minutes=60)
+    after = services.get_post(store, post_id)
+    assert after.approval_status == "valid"
+    with store.read() as session:
+        row = session.get(Post, post_id)
+        assert row is not None
+        assert lifecycle.approval_matches(session, row)
+        assert row.fingerprint == approved.fingerprint
+
+
+def test_moving_an_account_to_another_platform_voids_what_was_approved_for_it(
+    store: Store, team: Team
+) -> None:
+    post_id = _review_post(store, team)
+    services.approve_post(store, team.bob, post_id)
+    services.update_account(store, team.admin, "uni-research", platform="mastodon")
+    assert services.get_post(store, post_id).approval_status == "stale"
+    with store.read() as session:
+        row = session.get(Post, post_id)
+        assert row is not None
+        assert not lifecycle.approval_matches(session, row)
