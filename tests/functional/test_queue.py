@@ -185,3 +185,22 @@ async def test_a_refused_action_is_a_notification_not_a_traceback(store: Store) 
         assert title == "Not possible in this state"
         assert "cancelled" in message
         assert app.is_running
+
+
+async def test_the_mouse_sorts_by_a_header_and_picks_a_row(store: Store) -> None:
+    app = demo_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        table = app.screen.query_one(VirtualTable)
+        # The header's second column is the state ("#" is 7 cells wide, then a space).
+        await pilot.click(VirtualTable, offset=(10, 0))
+        await settled(pilot)
+        assert table.sort_key == "state"
+        by_state = [p.id for p in services.list_posts(store, order_by="state")]
+        assert shown(app) == by_state
+        await pilot.click(VirtualTable, offset=(10, 0))  # again: the other way round
+        await settled(pilot)
+        assert table.sort_descending
+        await pilot.click(VirtualTable, offset=(30, 3))  # the third row
+        await settled(pilot)
+        assert table.cursor_row == 2
