@@ -204,3 +204,36 @@ def test_a_picture_waiting_for_permission_holds_the_post_until_approved(
     services.set_asset_permission(store, team.admin, asset.id, "approved")
     post = services.submit_post(store, team.alice, post.id)
     assert post.state is PostState.SCHEDULED, post.findings
+
+
+def test_asset_details_are_changed_by_admins_and_audited(store: Store, team: Team) -> None:
+    from datetime import UTC, datetime
+
+    asset = services.add_asset(store, team.alice, make_png(51), filename="team.png")
+    with pytest.raises(PermissionDenied):
+        services.update_asset(store, team.bob, asset.id, title="Mine now")
+    with pytest.raises(InvalidInput, match="unknown asset setting"):
+        services.update_asset(store, team.admin, asset.id, colour="red")
+    with pytest.raises(InvalidInput, match="ends before it starts"):
+        services.update_asset(
+            store,
+            team.admin,
+            asset.id,
+            valid_from=datetime(2027, 1, 2, tzinfo=UTC),
+            valid_until=datetime(2027, 1, 1, tzinfo=UTC),
+        )
+    changed = services.update_asset(
+        store,
+        team.admin,
+        asset.id,
+        shows_people=True,
+        consent_ref="forms/2026/114",
+        consent_expires=datetime(2028, 1, 1, tzinfo=UTC),
+        allowed_accounts=["uni-news"],
+    )
+    assert changed.version == asset.version + 1
+    assert changed.allowed_accounts == ("uni-news",)
+    assert changed.consent_ref == "forms/2026/114"
+    (event,) = services.list_audit(store, subject=f"asset:{asset.id}", limit=1)
+    assert event.action == "asset.update"
+    assert event.before["shows_people"] is False
