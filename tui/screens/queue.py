@@ -331,14 +331,17 @@ class QueueScreen(Screen[None]):
             )
 
     def _show_detail(self, post: PostView | None) -> None:
+        previous = self.current
         self.current = post
         detail = self.query_one("#queue-detail", Static)
-        self.refresh_bindings()
+        # The footer rebuilds its keys on every refresh of the bindings, so only ask when
+        # the post's state (which decides the keys offered) changes.
+        if (previous.state if previous else None) != (post.state if post else None):
+            self.refresh_bindings()
+        detail.set_class(post is None, "-empty")
         if post is None:
-            detail.set_class(True, "-empty")
             detail.update("No post selected.")
             return
-        detail.set_class(False, "-empty")
         zone = post.timezone
         lines = [
             Content.from_markup(

@@ -226,6 +226,7 @@ class VirtualTable(ScrollView, can_focus=True):
         # The generation whose rows were last drawn (for tests and the benchmark: "the
         # rows of the newest query are on screen" is `painted_generation == generation`).
         self.painted_generation = 0
+        self._line_cache: dict[tuple[int, int, Style], tuple[Any, Strip]] = {}
 
     # -- the owner's side -------------------------------------------------------------
 
@@ -572,4 +573,13 @@ class VirtualTable(ScrollView, can_focus=True):
             self._request_page(index // PAGE_SIZE)
             loading = self.get_component_rich_style("virtual-table--loading")
             return Strip([Segment("  …", style + loading)]).crop_extend(0, width, style)
-        return self._line(self.render_cells(row), width, style)
+        # Rendering a row's cells is the costly part of a frame; a row is redrawn on
+        # every refresh, so keep its line until the query, the width or the cursor moves.
+        key = (index, width, style)
+        line = self._line_cache.get(key)
+        if line is None or line[0] is not row:
+            line = (row, self._line(self.render_cells(row), width, style))
+            self._line_cache[key] = line
+            if len(self._line_cache) > 400:
+                self._line_cache.clear()
+        return line[1]
