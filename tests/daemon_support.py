@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from scheduler import fingerprint, lifecycle
-from scheduler.fingerprint import PostFingerprint, link_targets
 from scheduler.models import Account, Approval, Post, PostState, PublishAttempt
 from scheduler.store import Store, sqlite_url
 
@@ -226,13 +225,11 @@ def seed_posts(
                 n = start + offset
                 account_id, _name = rows[n % accounts]
                 text = f"{tag} post {n}: what's on today"
-                digest = PostFingerprint(
-                    account=f"{account_id}:ledger",
-                    text=text,
-                    assets=(),
-                    links=tuple(link_targets(text, [])),
-                    window_start=at.astimezone(UTC).replace(second=0, microsecond=0).isoformat(),
-                ).digest
+                # The real fingerprint of the post as it will stand (no images yet).
+                digest = fingerprint.digest(
+                    session,
+                    Post(account_id=account_id, text=text, links=[], scheduled_at=at),
+                )
                 posts.append(
                     {
                         "account_id": account_id,
