@@ -299,6 +299,7 @@ class Daemon:
             now=self._now,
         )
         self.clock = clockmod.SchedulerClock(publish_workers=self.settings.publish_workers)
+        self._clock_used = False
         self._started_at: datetime | None = None
         self._published = 0
         self._count_lock = threading.Lock()
@@ -325,6 +326,10 @@ class Daemon:
         """Start the clock and the jobs; returns at once (jobs run on their own threads)."""
         if self._running:
             return
+        if self._clock_used:
+            # APScheduler's pools cannot be restarted once shut down: take a fresh clock.
+            self.clock = clockmod.SchedulerClock(publish_workers=self.settings.publish_workers)
+        self._clock_used = True
         self._stopped.clear()
         self.publisher.stopping.clear()
         self._started_at = self._now()

@@ -632,6 +632,11 @@ class Publisher:
             connector = self.connector_for(item.account)
         except ConnectorError as exc:
             return self._record_error(item, item.attempt_id, exc)
+        except Exception as exc:  # a broken account set-up: nothing was sent
+            log.exception("cannot build the connector for %s", item.account.name)
+            return self._record_error(
+                item, item.attempt_id, ConnectorError(f"cannot set up the connector: {exc!r}")
+            )
         if item.ambiguous:
             resolved = self._reconcile_claimed(item, connector)
             if resolved is not None:

@@ -200,3 +200,17 @@ def test_run_once_publishes_everything_due_and_settles_then_returns(live_store, 
     assert sorted(r.post_id for r in results if r.kind == "published") == sorted(due)
     assert post_row(live_store, later).state == "scheduled"
     assert sorted(fake.copies_by_key().values()) == [1] * 12
+
+
+def test_a_daemon_stopped_and_started_again_keeps_publishing(live_store, fake, events):
+    account = add_account(live_store, "news", api_base=fake.base_url)
+    daemon = make_daemon(live_store, events)
+    daemon.start()
+    daemon.stop()
+    post_id = add_scheduled_post(live_store, account, "After a restart", datetime.now(UTC))
+    daemon.start()
+    try:
+        events.wait_for("published", post_id)
+    finally:
+        daemon.stop()
+    assert len(fake.posts) == 1

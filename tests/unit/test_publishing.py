@@ -486,3 +486,19 @@ def test_a_post_whose_lease_ran_out_mid_batch_is_not_sent_by_the_slow_daemon(sto
     (taken,) = make_publisher(store, clock, owner="other").reconcile_stale()
     assert (taken.post_id, taken.kind) == (second, "published")
     assert sorted(fake.copies_by_key().values()) == [1, 1]
+
+
+def test_an_account_whose_connector_cannot_be_built_fails_its_post_with_the_reason(
+    store, fake, clock
+):
+    account = add_account(store, "news", api_base=fake.base_url)
+    post_id = due_post(store, account, clock, "Nowhere to go")
+
+    def broken(config):
+        raise KeyError("token")
+
+    result = Publisher(store, "d1", broken, now=clock).publish(post_id)
+
+    assert result.kind == "failed"
+    assert "cannot set up the connector" in post_row(store, post_id).state_reason
+    assert fake.posts == []
