@@ -258,7 +258,10 @@ class QueueScreen(Screen[None]):
             self.table.reload()
 
     def on_screen_resume(self) -> None:
-        self.table.reload()
+        # Coming back from another view: posts may have changed meanwhile. (The first
+        # resume follows the mount, whose query is already on its way.)
+        if self.table.painted_generation:
+            self.table.reload()
 
     def render_cells(self, post: PostView) -> Sequence[str | Text]:
         variables = self.app.theme_variables

@@ -125,10 +125,10 @@ class ReviewScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#review-list", ListView).focus()
-        self.load_inbox()
         self.watch(self.gatepost, "posts_version", self._posts_changed, init=False)
 
     def on_screen_resume(self) -> None:
+        # On first showing too: a screen is resumed right after it is mounted.
         self.load_inbox()
 
     def _posts_changed(self) -> None:
