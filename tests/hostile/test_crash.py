@@ -46,6 +46,7 @@ def test_sigkill_on_postgresql_never_loses_or_duplicates_a_post(tmp_path, pg_sch
 
 
 @pytest.mark.postgres
+@pytest.mark.timeout(600)
 def test_three_daemons_racing_for_a_thousand_due_posts_publish_each_once(tmp_path, pg_schema):
     store = Store(pg_schema.url)
     with LedgerPlatform() as fake:
