@@ -320,24 +320,19 @@ class Publisher:
             return []
         if post_id is not None and self._is_in_hand(post_id):
             return []  # another thread of this daemon claimed it with its batch
-        ids = [post_id] if post_id is not None else []
-        with self.store.read() as session:
-            due = due_ids(session, self._now(), limit=batch * 4)
-        with self._paused_lock:
-            ids += [i for i in due if i != post_id and i not in self._in_hand]
-        return self.publish_many(ids[:batch])
+        return self.publish_many([post_id] if post_id is not None else [], fill_to=batch)
 
-    def publish_many(self, post_ids: Sequence[int]) -> list[PublishResult]:
+    def publish_many(self, post_ids: Sequence[int], *, fill_to: int = 0) -> list[PublishResult]:
         """Claim and publish the given posts (those still due and free), one after another.
 
         Receipts are recorded together at the end of the batch (or every
         ``record_every`` posts): a crash in between leaves attempts without an outcome,
         which the next daemon settles by lookup, never by sending again.
         """
-        if self.stopping.is_set() or not post_ids:
+        if self.stopping.is_set() or not (post_ids or fill_to):
             return []
         now = self._now()
-        candidates = self._prepare(post_ids, now)
+        candidates = self._prepare(post_ids, now, fill_to=fill_to)
         if not candidates:
             return []
         claimed, results = self._claim(candidates, now)
@@ -431,9 +426,21 @@ class Publisher:
 
     # -- step 1: read and re-check, outside the write lock ----------------------------
 
-    def _prepare(self, post_ids: Sequence[int], now: datetime) -> list[_Candidate]:
+    def _prepare(
+        self, post_ids: Sequence[int], now: datetime, *, fill_to: int = 0
+    ) -> list[_Candidate]:
+        """Read the posts (and, with ``fill_to``, other due posts up to that many) and
+        run the checks that need no lock: due, free, the gate, an unsettled last try."""
         found: list[_Candidate] = []
         with self.store.read() as session:
+            if fill_to > len(post_ids):
+                wanted = list(post_ids)
+                due = due_ids(session, now, limit=fill_to * 4)
+                with self._paused_lock:
+                    wanted += [i for i in due if i not in wanted and i not in self._in_hand]
+                post_ids = wanted[:fill_to]
+            if not post_ids:
+                return []
             posts = session.exec(
                 select(Post).where(Post.id.in_(list(post_ids)))  # type: ignore[union-attr]
             ).all()
