@@ -92,7 +92,8 @@ def _published_post(session: Any, actor: Any, post_id: int, what: str) -> Post:
         raise InvalidInput(
             f"post {post_id} already has a {pending.kind} in progress (request {pending.id})"
         )
-    return post
+    published: Post = post
+    return published
 
 
 def request_retraction(store: Store, actor: Any, post_id: int, *, reason: str) -> CorrectionView:
@@ -194,11 +195,12 @@ def correction_for_replacement(session: Any, post: Post) -> PostCorrection | Non
     """The open correction that ``post`` is the corrected text of, if any."""
     if post.corrects_post_id is None:
         return None
-    return session.exec(
+    row: PostCorrection | None = session.exec(
         select(PostCorrection).where(
             PostCorrection.replacement_post_id == post.id, PostCorrection.state == "requested"
         )
     ).first()
+    return row
 
 
 # -- what the daemon does ---------------------------------------------------------------
@@ -439,7 +441,8 @@ def original_remote_id(session: Any, post: Post) -> str | None:
     original = session.get(Post, row.post_id)
     if original is None or original.state != PostState.PUBLISHED.value:
         return None
-    return original.remote_id
+    remote_id: str | None = original.remote_id
+    return remote_id
 
 
 __all__ = [

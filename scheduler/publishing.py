@@ -435,9 +435,9 @@ class Publisher:
         with self.store.read() as session:
             if fill_to > len(post_ids):
                 wanted = list(post_ids)
-                due = due_ids(session, now, limit=fill_to * 4)
+                due_now = due_ids(session, now, limit=fill_to * 4)
                 with self._paused_lock:
-                    wanted += [i for i in due if i not in wanted and i not in self._in_hand]
+                    wanted += [i for i in due_now if i not in wanted and i not in self._in_hand]
                 post_ids = wanted[:fill_to]
             if not post_ids:
                 return []
@@ -814,11 +814,11 @@ class Publisher:
             return self._wait_claimed(item, retry_at, message)
         if isinstance(exc, Transient):
             self._finish(attempt_id, Outcome.TRANSIENT, now, str(exc))
-            retry_at = self.retry.next_try(item.attempts_made, now, item.deadline, self.rng)
-            if retry_at is not None:
-                when = format_local(retry_at, account.timezone)
+            next_try = self.retry.next_try(item.attempts_made, now, item.deadline, self.rng)
+            if next_try is not None:
+                when = format_local(next_try, account.timezone)
                 message = f"temporary failure ({exc}); retrying at {when}"
-                return self._wait_claimed(item, retry_at, message)
+                return self._wait_claimed(item, next_try, message)
             # Out of tries: the last answer was lost, so ask before calling it failed.
             return self._give_up(item, exc)
         if isinstance(exc, AuthExpired):
@@ -1377,7 +1377,7 @@ def _new_attempt(session: Session, post_id: int, key: str, owner: str, now: date
             error="",
         )
     )
-    pk = result.inserted_primary_key
+    pk = result.inserted_primary_key  # type: ignore[attr-defined]
     assert pk is not None
     return int(pk[0])
 

@@ -146,7 +146,8 @@ def next_occurrence(cron: str, tz_name: str, after: datetime) -> datetime | None
         if candidate is None:
             return None
         if not _is_second_of_repeated_hour(candidate):
-            return candidate.astimezone(UTC)
+            found: datetime = candidate.astimezone(UTC)
+            return found
         start = (candidate.astimezone(UTC) + timedelta(seconds=1)).astimezone(tz)
     return None  # pragma: no cover - a rule cannot land in a repeated hour four times running
 
@@ -297,13 +298,13 @@ def top_up_series(daemon: Any, series_id: str) -> int | None:
             .where(posts.id == latest_id, posts.repeat_rule == cron)
             .values(repeat_rule=None)
         )
-        if moved.rowcount == 1:  # type: ignore[attr-defined]
+        if moved.rowcount == 1:
             session.execute(
                 sa.update(Post.__table__)  # type: ignore[attr-defined]
                 .where(posts.id == created.id)
                 .values(series_id=series_id, repeat_rule=cron)
             )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    if moved.rowcount != 1:
         services.cancel_post(
             store, author, created.id, reason="another daemon made this occurrence"
         )
