@@ -161,3 +161,16 @@ def test_an_old_database_keeps_its_data_through_the_upgrade(tmp_path: Path) -> N
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         upgraded.dispose()
+
+
+def test_the_migrations_build_exactly_the_tables_the_models_describe(store: Store) -> None:
+    # A column added to a model without a migration (or the other way round) shows here.
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from scheduler.models import metadata
+
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        differences = compare_metadata(context, metadata)
+    assert differences == []
