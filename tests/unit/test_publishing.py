@@ -502,3 +502,33 @@ def test_an_account_whose_connector_cannot_be_built_fails_its_post_with_the_reas
     assert result.kind == "failed"
     assert "cannot set up the connector" in post_row(store, post_id).state_reason
     assert fake.posts == []
+
+
+def test_stopping_mid_batch_records_what_went_out_and_hands_back_the_rest(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    ids = [due_post(store, account, clock, f"Batch {i}") for i in range(3)]
+    holder: list[Publisher] = []
+
+    def stop_after_first(config):
+        connector = ledger_connector_factory(config)
+        real = connector.publish
+
+        def publish(request):
+            receipt = real(request)
+            holder[0].stopping.set()  # SIGTERM arrives while this post is in flight
+            return receipt
+
+        connector.publish = publish  # type: ignore[method-assign]
+        return connector
+
+    publisher = Publisher(store, "d1", stop_after_first, now=clock, lease_seconds=30)
+    holder.append(publisher)
+    kinds = sorted(r.kind for r in publisher.publish_many(ids))
+
+    assert kinds == ["handed_back", "handed_back", "published"]
+    assert len(fake.posts) == 1
+    states = sorted(post_row(store, i).state for i in ids)
+    assert states == ["published", "scheduled", "scheduled"]
+    handed = [i for i in ids if post_row(store, i).state == "scheduled"]
+    assert all(post_row(store, i).lease_owner is None for i in handed)
+    assert all(a.outcome == Outcome.NOT_SENT for i in handed for a in attempts(store, i))
