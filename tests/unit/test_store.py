@@ -12,6 +12,7 @@ from scheduler import services
 from scheduler.errors import StoreError
 from scheduler.models import Setting
 from scheduler.store import Store, data_dir, default_url, head_revision, schema_head, sqlite_url
+from tests.conftest import PgSchema
 
 
 def test_default_database_lives_in_the_data_dir(
@@ -43,6 +44,16 @@ def test_quick_schema_head_agrees_with_alembic() -> None:
 
 def test_new_database_is_brought_to_head(store: Store) -> None:
     assert store.current_revision() == head_revision()
+
+
+@pytest.mark.postgres
+def test_empty_postgresql_schema_is_migrated_on_first_use(pg_schema: PgSchema) -> None:
+    opened = Store(pg_schema.url)
+    try:
+        assert opened.current_revision() == head_revision()
+        assert opened.ensure_schema() is False
+    finally:
+        opened.dispose()
 
 
 def test_unmigrated_database_is_upgraded_on_first_use(tmp_path: Path) -> None:
