@@ -51,6 +51,7 @@ DAEMON_NEWS: dict[str, SeverityLevel] = {
     "unknown": "warning",
     "held": "warning",
     "in_review": "warning",
+    "error": "error",
 }
 
 
