@@ -76,7 +76,7 @@ async def test_flagged_post_is_signed_off_approved_and_published(
     def daemon(on_event: Any) -> Daemon:
         return Daemon(store, on_event=on_event, settings=settings)
 
-    app = GatepostApp(store, alice, demo=True, daemon_factory=daemon, status_interval=0.5)
+    app = GatepostApp(store, alice, demo=True, daemon_factory=daemon, status_interval=5.0)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
         assert isinstance(app.screen, QueueScreen)
