@@ -96,7 +96,7 @@ def main() -> int:
                 return url, lambda: _drop_schema(pg, schema)
 
             ok &= run("postgresql", postgres, args.kills, posts, args.seed)
-    print("no post lost or duplicated" if ok else "POSTS LOST OR DUPLICATED")
+    print("no post lost or duplicated, clean exits" if ok else "PROBLEMS FOUND (see above)")
     return 0 if ok else 1
 
 

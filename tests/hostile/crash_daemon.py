@@ -121,6 +121,19 @@ def start_daemon(db_url: str, log_path: Path, *, lease: float = 3.0) -> subproce
         log.close()
 
 
+def _beating(store: Store, pid: int) -> bool:
+    import sqlalchemy as sa
+
+    from scheduler.models import DaemonHeartbeat
+
+    h = DaemonHeartbeat.__table__.c  # type: ignore[attr-defined]
+    with store.read() as session:
+        found = session.execute(
+            sa.select(h.daemon_id).where(h.pid == pid, h.stopped_at.is_(None))
+        ).first()
+    return found is not None
+
+
 def run_chaos(
     db_url: str,
     work_dir: Path,
@@ -170,6 +183,10 @@ def run_chaos(
             report.kills += 1
         proc = start_daemon(db_url, log_path)
         deadline = time.monotonic() + settle_timeout
+        # SIGTERM is the daemon's to handle once it runs; before that (while Python is
+        # still importing) it would simply end the process. Wait for its heartbeat.
+        while time.monotonic() < deadline and not _beating(store, proc.pid):
+            time.sleep(0.1)
         while time.monotonic() < deadline:
             with store.read() as session:
                 open_posts = session.exec(
