@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,7 @@ from tui.bridge import describe_event
 from tui.screens.help import HelpScreen
 from tui.screens.queue import QueueScreen
 from tui.screens.review import ReviewScreen
-from tui.widgets.statusbar import StatusBar
+from tui.widgets.statusbar import StatusBar, StatusSnapshot
 
 
 @pytest.fixture(scope="module")
@@ -195,3 +195,23 @@ async def test_letters_typed_over_a_dialog_never_switch_person_or_view(store: St
         assert app.actor.login == "alice"
         assert isinstance(app.screen, HelpScreen)
         assert app.current_mode == "queue"
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "shown"),
+    [
+        # a daemon in this app that has not beaten yet
+        (StatusSnapshot(daemon_in_app=True, now=DEMO_NOW), "daemon starting…"),
+        # no daemon here, and none has written a heartbeat
+        (StatusSnapshot(now=DEMO_NOW), "daemon not heard from"),
+        # a recent heartbeat
+        (StatusSnapshot(last_heartbeat=DEMO_NOW - timedelta(seconds=3), now=DEMO_NOW), "3s ago"),
+        # silent for longer than it should be: said, with how long
+        (
+            StatusSnapshot(last_heartbeat=DEMO_NOW - timedelta(minutes=5), now=DEMO_NOW),
+            "daemon silent 5m",
+        ),
+    ],
+)
+def test_the_status_bar_says_how_the_daemon_is(snapshot: StatusSnapshot, shown: str) -> None:
+    assert shown in StatusBar._daemon(snapshot).plain
