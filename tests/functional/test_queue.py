@@ -204,3 +204,21 @@ async def test_the_mouse_sorts_by_a_header_and_picks_a_row(store: Store) -> None
         await pilot.click(VirtualTable, offset=(30, 3))  # the third row
         await settled(pilot)
         assert table.cursor_row == 2
+
+
+async def test_a_queue_that_cannot_be_read_says_why(store: Store) -> None:
+    app = demo_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        # The database file is replaced by a folder: every read now fails.
+        path = Path(store.url.removeprefix("sqlite:///"))
+        store.dispose()
+        path.unlink()
+        path.mkdir()
+        await pilot.press("slash", "x")
+        await wait_until(
+            pilot, lambda: any(title == "Could not read the queue" for title, _, _ in notices(app))
+        )
+        assert app.is_running
+        table = app.screen.query_one(VirtualTable)
+        assert not table.is_loading  # a failed read does not leave the table waiting
