@@ -200,6 +200,7 @@ class QueueScreen(Screen[None]):
         self.query_state = QueueQuery()
         self.accounts: list[str] = []
         self.current: PostView | None = None
+        self._labels: dict[str, tuple[str, str]] = {}
 
     @property
     def gatepost(self) -> GatepostApp:
@@ -209,7 +210,7 @@ class QueueScreen(Screen[None]):
         yield ViewsBar("queue")
         with Horizontal(id="queue-filters"):
             yield Input(
-                placeholder="/ filter: words  @account  state:held  #id",
+                placeholder="/ words @account state:held #id",
                 id="queue-filter",
             )
             yield Static("", id="queue-filter-state")
@@ -281,25 +282,31 @@ class QueueScreen(Screen[None]):
     # -- what the user sees besides the rows --------------------------------------------
 
     def _show_query(self, query: QueueQuery) -> None:
-        self.query_one("#queue-filter-state", Static).update(
-            Content.from_markup(
-                "[dim]s[/dim] state [b]$state[/b]",
-                state=(query.state or "all").replace("_", " "),
-            )
-        )
-        self.query_one("#queue-filter-account", Static).update(
-            Content.from_markup("[dim]a[/dim] account [b]$acc[/b]", acc=query.account or "all")
-        )
         label = dict(SORTS).get(query.sort, query.sort)
         arrow = "▼" if query.descending else "▲"
-        self.query_one("#queue-sort", Static).update(
-            Content.from_markup("[dim]o[/dim] sort [b]$label $arrow[/b]", label=label, arrow=arrow)
+        state = (query.state or "all").replace("_", " ")
+        self._set_label("#queue-filter-state", "[dim]s[/dim] state [b]$value[/b]", state)
+        self._set_label(
+            "#queue-filter-account", "[dim]a[/dim] account [b]$value[/b]", query.account or "all"
         )
+        self._set_label("#queue-sort", "[dim]o[/dim] sort [b]$value[/b]", f"{label} {arrow}")
+
+    def _set_label(self, selector: str, markup: str, value: str) -> None:
+        """Change a label of the filter line, only when its text changes.
+
+        The labels have fixed widths (app.tcss), so no new layout is needed: typing in
+        the filter repaints the table and these labels, not the whole screen.
+        """
+        if self._labels.get(selector) == (markup, value):
+            return
+        self._labels[selector] = (markup, value)
+        content = Content.from_markup(markup, value=value)
+        self.query_one(selector, Static).update(content, layout=False)
 
     @on(VirtualTable.Loaded)
     def _loaded(self, event: VirtualTable.Loaded) -> None:
         noun = "post" if event.total == 1 else "posts"
-        self.query_one("#queue-count", Static).update(f"{event.total:,} {noun}")
+        self._set_label("#queue-count", "$value", f"{event.total:,} {noun}")
         if event.total == 0:
             self._show_detail(None)
 
@@ -343,7 +350,7 @@ class QueueScreen(Screen[None]):
             self.refresh_bindings()
         detail.set_class(post is None, "-empty")
         if post is None:
-            detail.update("No post selected.")
+            detail.update("No post selected.", layout=False)
             return
         zone = post.timezone
         lines = [
@@ -374,7 +381,7 @@ class QueueScreen(Screen[None]):
         hints = self._action_hints(post)
         if hints:
             lines.append(Content.from_markup("[dim]$hints[/dim]", hints=hints))
-        detail.update(Content("\n").join(lines))
+        detail.update(Content("\n").join(lines), layout=False)
 
     @staticmethod
     def _action_hints(post: PostView) -> str:
