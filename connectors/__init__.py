@@ -12,6 +12,7 @@ from connectors.base import (
     Receipt,
     TextMeasure,
 )
+from connectors.counting import measure_text
 from connectors.errors import (
     AuthExpired,
     ConnectorError,
@@ -64,5 +65,6 @@ __all__ = [
     "connector_factory",
     "flow_base_url",
     "make_connector",
+    "measure_text",
     "run_flow",
 ]

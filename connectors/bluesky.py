@@ -81,6 +81,22 @@ def graphemes(text: str) -> int:
     return len(_GRAPHEME.findall(text))
 
 
+def text_limit(options: Mapping[str, str]) -> int:
+    """The account's limit in graphemes: its ``max_graphemes`` option, else 300.
+
+    Raises ``ConnectorError`` when the option is not a positive whole number.
+    """
+    return int_option(options, "max_graphemes", MAX_GRAPHEMES)
+
+
+def count_text(text: str, limit: int) -> TextMeasure:
+    """Count ``text`` in graphemes against ``limit``.
+
+    The connector's ``measure`` and ``connectors.measure_text`` both count with this.
+    """
+    return TextMeasure(used=graphemes(text), limit=limit, unit="graphemes")
+
+
 def tid_for(key: str, at: datetime) -> str:
     """A record key in TID form for ``key`` at time ``at``: the same key and time always
     give the same TID; different keys at the same millisecond almost surely differ."""
@@ -193,7 +209,7 @@ class BlueskyConnector:
         self.base_url = (config.api_base or DEFAULT_API_BASE).rstrip("/")
         self.web_base = config.options.get("web_base", DEFAULT_WEB_BASE).rstrip("/")
         self.timeout = timeout
-        self.max_graphemes = int_option(config.options, "max_graphemes", MAX_GRAPHEMES)
+        self.max_graphemes = text_limit(config.options)
         self._credentials = creds
         self._save_credentials = save_credentials
         self._session = new_session()
@@ -204,7 +220,7 @@ class BlueskyConnector:
 
     def measure(self, text: str) -> TextMeasure:
         """Count ``text`` in graphemes against Bluesky's 300."""
-        return TextMeasure(used=graphemes(text), limit=self.max_graphemes, unit="graphemes")
+        return count_text(text, self.max_graphemes)
 
     def validate(self, request: PublishRequest) -> list[Problem]:
         """Return every limit the request breaks: graphemes, bytes, images, image size."""

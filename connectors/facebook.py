@@ -82,6 +82,22 @@ LOOKUP_PAGE_SIZE = 50
 CLOCK_SLACK = timedelta(minutes=2)
 
 
+def text_limit(options: Mapping[str, str]) -> int:
+    """The account's limit in characters: its ``text_limit`` option, else 63,206.
+
+    Raises ``ConnectorError`` when the option is not a positive whole number.
+    """
+    return int_option(options, "text_limit", FACEBOOK_TEXT_LIMIT)
+
+
+def count_text(text: str, limit: int) -> TextMeasure:
+    """Count the characters of ``text`` as readers see it (NFC-normalised) against ``limit``.
+
+    The connector's ``measure`` and ``connectors.measure_text`` both count with this.
+    """
+    return TextMeasure(len(unicodedata.normalize("NFC", text)), limit)
+
+
 def _comparable(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
@@ -158,7 +174,7 @@ class FacebookConnector:
             )
         version = str(config.options.get("graph_version") or FACEBOOK_GRAPH_VERSION)
         self.graph = f"https://graph.facebook.com/{version}"
-        self.text_limit = int_option(config.options, "text_limit", FACEBOOK_TEXT_LIMIT)
+        self.text_limit = text_limit(config.options)
         session = OAuth2Session(token={"access_token": token, "token_type": "Bearer"})
         self.session = route_public_hosts(
             new_session(session), FACEBOOK_HOSTS, config.api_base, timeout
@@ -231,7 +247,7 @@ class FacebookConnector:
 
     def measure(self, text: str) -> TextMeasure:
         """Characters of the message against Facebook's 63,206."""
-        return TextMeasure(len(unicodedata.normalize("NFC", text)), self.text_limit)
+        return count_text(text, self.text_limit)
 
     def validate(self, request: PublishRequest) -> list[Problem]:
         """Every limit the request breaks: length, images (JPEG/PNG/GIF, 4 MB each)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -87,6 +87,22 @@ def unescape_commentary(text: str) -> str:
     return _ESCAPED.sub(r"\1", text)
 
 
+def text_limit(options: Mapping[str, str]) -> int:
+    """The account's limit in characters: its ``text_limit`` option, else 3,000.
+
+    Raises ``ConnectorError`` when the option is not a positive whole number.
+    """
+    return int_option(options, "text_limit", LINKEDIN_TEXT_LIMIT)
+
+
+def count_text(text: str, limit: int) -> TextMeasure:
+    """Count the characters of ``text`` as readers see it (NFC-normalised) against ``limit``.
+
+    The connector's ``measure`` and ``connectors.measure_text`` both count with this.
+    """
+    return TextMeasure(len(unicodedata.normalize("NFC", text)), limit)
+
+
 def _comparable(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
@@ -146,7 +162,7 @@ class LinkedInConnector:
             else f"urn:li:organization:{organization}"
         )
         self.version = str(config.options.get("linkedin_version") or LINKEDIN_VERSION)
-        self.text_limit = int_option(config.options, "text_limit", LINKEDIN_TEXT_LIMIT)
+        self.text_limit = text_limit(config.options)
         self._build_session()
 
     def _build_session(self) -> None:
@@ -227,7 +243,7 @@ class LinkedInConnector:
 
     def measure(self, text: str) -> TextMeasure:
         """Characters of the text as readers see it, against LinkedIn's 3,000."""
-        return TextMeasure(len(unicodedata.normalize("NFC", text)), self.text_limit)
+        return count_text(text, self.text_limit)
 
     def validate(self, request: PublishRequest) -> list[Problem]:
         """Every LinkedIn limit the request breaks: length, images and alt text."""

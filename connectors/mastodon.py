@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
@@ -66,6 +66,25 @@ def countable_text(text: str) -> str:
     (``@name@instance``) as its local part."""
     text = str(_URL.sub("x" * URL_WEIGHT, text))
     return str(_REMOTE_MENTION.sub(r"\1", text))
+
+
+def text_limit(options: Mapping[str, str]) -> int:
+    """The account's limit in characters: its ``max_chars`` option, else 500.
+
+    Raises ``ConnectorError`` when the option is not a positive whole number. A
+    connected connector may raise its limit to the instance's own
+    (``load_instance_limits``) when the option is not set.
+    """
+    return int_option(options, "max_chars", DEFAULT_MAX_CHARS)
+
+
+def count_text(text: str, limit: int) -> TextMeasure:
+    """Count ``text`` as Mastodon does against ``limit``: graphemes, each URL as 23, a
+    remote mention as its local part.
+
+    The connector's ``measure`` and ``connectors.measure_text`` both count with this.
+    """
+    return TextMeasure(used=len(_GRAPHEME.findall(countable_text(text))), limit=limit)
 
 
 class _TextOfHtml(HTMLParser):
@@ -138,7 +157,7 @@ class MastodonConnector:
         self.config = config
         self.base_url = instance_base_url(config)
         self.timeout = timeout
-        self.max_chars = int_option(config.options, "max_chars", DEFAULT_MAX_CHARS)
+        self.max_chars = text_limit(config.options)
         self.max_media = int_option(config.options, "max_media", DEFAULT_MAX_MEDIA)
         self.max_image_bytes = int_option(
             config.options, "max_media_bytes", DEFAULT_MAX_IMAGE_BYTES
@@ -159,8 +178,7 @@ class MastodonConnector:
 
     def measure(self, text: str) -> TextMeasure:
         """Count ``text`` as Mastodon does: graphemes, URLs as 23, remote mentions short."""
-        used = len(_GRAPHEME.findall(countable_text(text)))
-        return TextMeasure(used=used, limit=self.max_chars)
+        return count_text(text, self.max_chars)
 
     def validate(self, request: PublishRequest) -> list[Problem]:
         """Return every limit the request breaks: length, image count, type and size."""

@@ -27,7 +27,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,22 @@ DEFAULT_MAX_MEDIA = 4
 DEFAULT_MAX_MEDIA_BYTES = 10 * 1024 * 1024
 
 _SAFE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def text_limit(options: Mapping[str, str]) -> int:
+    """The account's limit in characters: its ``max_chars`` option, else 5,000.
+
+    Raises ``ConnectorError`` when the option is not a positive whole number.
+    """
+    return int_option(options, "max_chars", DEFAULT_MAX_CHARS)
+
+
+def count_text(text: str, limit: int) -> TextMeasure:
+    """Count ``text`` in Unicode code points against ``limit``.
+
+    The connector's ``measure`` and ``connectors.measure_text`` both count with this.
+    """
+    return TextMeasure(len(text), limit)
 
 
 def folder_name_for_key(key: str) -> str:
@@ -94,7 +110,7 @@ class OutboxConnector:
             )
         self.config = config
         self.directory = Path(folder).expanduser()
-        self.max_chars = int_option(config.options, "max_chars", DEFAULT_MAX_CHARS)
+        self.max_chars = text_limit(config.options)
         self.max_media = int_option(config.options, "max_media", DEFAULT_MAX_MEDIA)
         self.max_media_bytes = int_option(
             config.options, "max_media_bytes", DEFAULT_MAX_MEDIA_BYTES
@@ -104,7 +120,7 @@ class OutboxConnector:
 
     def measure(self, text: str) -> TextMeasure:
         """Count ``text`` in Unicode code points against the outbox's limit."""
-        return TextMeasure(used=len(text), limit=self.max_chars)
+        return count_text(text, self.max_chars)
 
     def validate(self, request: PublishRequest) -> list[Problem]:
         """Return every limit the request breaks: length, image count, type and size."""

@@ -49,13 +49,12 @@ from connectors.http import (
     send,
 )
 from connectors.limits import (
-    int_option,
     media_problems,
     raise_if_invalid,
     text_problems,
 )
 from connectors.routing import route_public_hosts
-from connectors.xtext import X_TEXT_LIMIT, has_invalid_characters, weighted_length
+from connectors.xtext import count_text, has_invalid_characters, text_limit
 
 #: The hosts X's clients talk to; tweepy uses the first, the v2 media endpoints the second.
 X_PUBLIC_HOSTS: tuple[str, ...] = ("api.twitter.com", "api.x.com")
@@ -109,7 +108,7 @@ class XConnector:
         self.timeout = timeout
         self.save_credentials = save_credentials
         self.credentials: dict[str, str] = dict(config.credentials)
-        self.text_limit = int_option(config.options, "text_limit", X_TEXT_LIMIT)
+        self.text_limit = text_limit(config.options)
         self._user_id: str | None = None
         if all(self.credentials.get(k) for k in _OAUTH1_KEYS):
             self.uses_oauth1 = True
@@ -256,7 +255,7 @@ class XConnector:
 
     def measure(self, text: str) -> TextMeasure:
         """Weighted length by twitter-text v3 rules against the account's limit (280)."""
-        return TextMeasure(weighted_length(text), self.text_limit, "weighted characters")
+        return count_text(text, self.text_limit)
 
     def validate(self, request: PublishRequest) -> list[Problem]:
         """Every X limit the request breaks: weighted length, characters, images."""

@@ -11,12 +11,16 @@ text is left to the package.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 
 import regex
 from twitter_text import parse_tweet
 from twitter_text.has_invalid_characters import (
     has_invalid_characters as _has_invalid_characters,
 )
+
+from connectors.base import TextMeasure
+from connectors.limits import int_option
 
 #: X's limit for a post from a standard account, in weighted characters.
 X_TEXT_LIMIT = 280
@@ -57,6 +61,22 @@ def weighted_length(text: str) -> int:
     if not text:
         return 0
     return int(parse_tweet(_with_placeholders(text)).weightedLength)
+
+
+def text_limit(options: Mapping[str, str]) -> int:
+    """The account's limit in weighted characters: its ``text_limit`` option, else 280.
+
+    Raises ``ConnectorError`` when the option is not a positive whole number.
+    """
+    return int_option(options, "text_limit", X_TEXT_LIMIT)
+
+
+def count_text(text: str, limit: int) -> TextMeasure:
+    """Weighted length by twitter-text v3 rules against ``limit``.
+
+    The X connector's ``measure`` and ``connectors.measure_text`` both count with this.
+    """
+    return TextMeasure(weighted_length(text), limit, "weighted characters")
 
 
 def has_invalid_characters(text: str) -> bool:

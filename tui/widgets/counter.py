@@ -2,7 +2,8 @@
 
 Each platform counts differently (X weighs CJK and URLs, Bluesky counts graphemes,
 Mastodon and LinkedIn count characters), so the counting itself belongs to the
-connectors; these widgets only show what a connector's ``measure`` says.
+connectors; these widgets only show what ``connectors.measure_text`` says, which is
+what the account's connector counts when it publishes.
 """
 
 from __future__ import annotations
@@ -17,47 +18,10 @@ from textual.containers import HorizontalGroup
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from connectors import AccountConfig, ConnectorError, TextMeasure, make_connector
+from connectors import ConnectorError, TextMeasure, measure_text
 
 #: Counts a text the way one platform does.
 Measure = Callable[[str], TextMeasure]
-
-#: Limits of platforms whose connector counts plain characters.
-_PLAIN_LIMITS = {"linkedin": 3000, "facebook": 63206, "outbox": 5000}
-
-
-def _option(options: Mapping[str, Any], name: str, default: int) -> int:
-    try:
-        return int(options.get(name, default))
-    except (TypeError, ValueError):
-        return default
-
-
-def _unconnected_measure(platform: str, options: Mapping[str, Any]) -> Measure:
-    """The platform's own counting rules without a connected connector.
-
-    A connector needs the account's credentials to be built, but counting needs none:
-    an author can write for an account an admin has not connected yet. These use the
-    connectors' own counting functions and the same limit options.
-    """
-    if platform == "x":
-        from connectors.xtext import X_TEXT_LIMIT, weighted_length
-
-        x_limit = _option(options, "text_limit", X_TEXT_LIMIT)
-        return lambda text: TextMeasure(weighted_length(text), x_limit, "weighted characters")
-    if platform == "bluesky":
-        from connectors.bluesky import MAX_GRAPHEMES, graphemes
-
-        bluesky_limit = _option(options, "max_graphemes", MAX_GRAPHEMES)
-        return lambda text: TextMeasure(graphemes(text), bluesky_limit, "graphemes")
-    if platform == "mastodon":
-        from connectors.bluesky import graphemes as count_graphemes
-        from connectors.mastodon import DEFAULT_MAX_CHARS, countable_text
-
-        mastodon_limit = _option(options, "max_chars", DEFAULT_MAX_CHARS)
-        return lambda text: TextMeasure(count_graphemes(countable_text(text)), mastodon_limit)
-    plain_limit = _option(options, "max_chars", _PLAIN_LIMITS.get(platform, 500))
-    return lambda text: TextMeasure(len(text), plain_limit)
 
 
 def measure_for_account(
@@ -69,26 +33,25 @@ def measure_for_account(
     options: Mapping[str, Any] | None = None,
     credentials: Mapping[str, str] | None = None,
 ) -> Measure:
-    """How to count text for one account: its connector's ``measure``.
+    """How to count text for one account: by its platform's own rule and limit options.
 
-    When the connector cannot be built (the account is not connected yet, or lacks a
-    setting), the platform's counting rules are used without it. Importing a
-    connector can take a moment (tweepy), so call this from a worker.
+    Counting needs no credentials, so an account nobody has connected yet is counted
+    exactly as its connector will count it at publishing time. ``name``, ``handle``,
+    ``api_base`` and ``credentials`` do not change the count; they are accepted so a
+    caller can pass an account's settings as they are. Raises ``ConnectorError`` for a
+    platform with no connector. The first count for a platform imports its connector
+    module, so call this from a worker.
     """
-    options = dict(options or {})
-    config = AccountConfig(
-        name=name,
-        platform=platform,
-        handle=handle,
-        api_base=api_base,
-        credentials=dict(credentials or {}),
-        options={key: str(value) for key, value in options.items()},
-    )
+    limit_options = {key: str(value) for key, value in (options or {}).items()}
     try:
-        return make_connector(config).measure
-    except (ConnectorError, ImportError):
-        # ImportError: a platform whose connector is not installed still gets counted.
-        return _unconnected_measure(platform, options)
+        measure_text(platform, "", limit_options)
+    except ConnectorError:
+        # A limit option that is not a positive number: the connector will refuse the
+        # account until it is fixed, but the author still sees the platform's own count
+        # against its default limit. An unknown platform raises again here.
+        measure_text(platform, "", {})
+        limit_options = {}
+    return lambda text: measure_text(platform, text, limit_options)
 
 
 @dataclass(frozen=True)
