@@ -4,6 +4,7 @@ never see approve actions on their own posts."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,36 @@ async def test_a_finding_about_an_image_shows_the_image(store: Store) -> None:
         await settled(pilot)
         assert screen.current_finding is not None and screen.current_finding.span is not None
         assert not preview.display
+
+
+async def test_after_one_sign_off_space_moves_on_to_the_next_finding(store: Store) -> None:
+    alice = services.resolve_actor(store, as_login="alice")
+    post = services.create_post(
+        store,
+        alice,
+        account="uni-news",
+        text="Call Jo on 07700 900123 about the embargoed results",
+        at=datetime.now(UTC) + timedelta(days=2),
+    )
+    post = services.submit_post(store, alice, post.id)
+    assert len(post.findings) == 2  # a phone number and an embargo
+    app = demo_app(store, login="bob")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settled(pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        screen.load_post(post.id)
+        await settled(pilot)
+        await pilot.press("space", *"public switchboard", "enter")
+        await wait_until(pilot, lambda: services.list_findings(store, post.id)[0].signed_off)
+        await settled(pilot)
+        # The approver presses space again: the second finding, not nothing.
+        await pilot.press("space")
+        assert isinstance(app.screen, TextPrompt)
+        await pilot.press(*"results are public today", "enter")
+        await wait_until(
+            pilot, lambda: all(f.signed_off for f in services.list_findings(store, post.id))
+        )
+        await settled(pilot)
+        assert screen.check_action("approve", ()) is True

@@ -275,15 +275,26 @@ class ReviewScreen(Screen[None]):
                 Option("The gate found nothing to hold this post.", id="none", disabled=True)
             )
         if post.findings:
-            keep = 0
-            if previous is not None:
-                ids = [f.id for f in post.findings]
-                keep = ids.index(previous.id) if previous.id in ids else 0
-            findings.highlighted = keep
+            findings.highlighted = self._next_to_sign(post.findings, previous)
         self._show_text()
         self._show_image()
         self._show_verdict()
         self.refresh_bindings()
+
+    @staticmethod
+    def _next_to_sign(findings: Sequence[FindingView], previous: FindingView | None) -> int:
+        """Which finding to highlight: the one the approver was on, unless it is now
+        signed off; then the next one still waiting, so space signs off the next one
+        instead of doing nothing."""
+        ids = [f.id for f in findings]
+        start = ids.index(previous.id) if previous is not None and previous.id in ids else 0
+        order = list(range(start, len(findings))) + list(range(start))
+        waiting = [
+            i for i in order if findings[i].severity == "review" and not findings[i].signed_off
+        ]
+        if previous is not None and previous.id in ids and not findings[start].signed_off:
+            return start  # still on it (or it cannot be signed off): stay put
+        return waiting[0] if waiting else start
 
     def _show_text(self) -> None:
         if self.post is None:

@@ -48,7 +48,7 @@ class SchedulePicker(VerticalGroup):
         height: auto;
     }
     SchedulePicker #schedule-date {
-        width: 16;
+        width: 18;
     }
     SchedulePicker #schedule-time {
         width: 12;
