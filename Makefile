@@ -21,6 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy --strict compliance connectors scheduler
 
 test: lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
