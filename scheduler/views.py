@@ -160,6 +160,13 @@ class ApprovalView(_View):
         return {**super().to_dict(), "void": self.void}
 
 
+def due_time(scheduled_at: datetime | None, not_before: datetime | None) -> datetime | None:
+    """When a post may go: ``scheduled_at``, or ``not_before`` when that is later."""
+    if not_before is not None and (scheduled_at is None or not_before > scheduled_at):
+        return not_before
+    return scheduled_at
+
+
 @dataclass(frozen=True)
 class PostView(_View):
     """A post as a person or the daemon sees it.
@@ -206,6 +213,12 @@ class PostView(_View):
     def scheduled_local(self) -> str:
         """The scheduled time in the account's zone, e.g. ``2026-12-01 09:00 GMT``."""
         return format_local(self.scheduled_at, self.timezone)
+
+    @property
+    def due_at(self) -> datetime | None:
+        """When the post may go: its time, or later if it was told to wait (rate limit,
+        backoff, posting limit)."""
+        return due_time(self.scheduled_at, self.not_before)
 
     @property
     def approval_status(self) -> str:

@@ -152,51 +152,43 @@ def status_command(ctx: _CommandContext, as_json: bool, next_count: int) -> None
 
 def status_report(store: Any, *, next_count: int = 10) -> dict[str, Any]:
     """What ``gatepost status`` shows, as plain data (the TUI may use it too)."""
-    import sqlalchemy as sa
-
+    from scheduler import services
     from scheduler.daemon import daemon_statuses
-    from scheduler.models import Account, Post, PostState
-    from scheduler.publishing import effective_due
+    from scheduler.models import PostState
 
-    p = Post.__table__.c  # type: ignore[attr-defined]
-    a = Account.__table__.c  # type: ignore[attr-defined]
-    with store.read() as session:
-        upcoming = session.execute(
-            sa.select(p.id, p.text, p.scheduled_at, p.not_before, p.last_error, a.name, a.timezone)
-            .join(Account.__table__, a.id == p.account_id)  # type: ignore[attr-defined]
-            .where(p.state == PostState.SCHEDULED.value)
-            .order_by(p.scheduled_at, p.id)
-            .limit(next_count)
-        ).all()
-        stuck = session.execute(
-            sa.select(p.id, p.state, p.state_reason, p.last_error, a.name)
-            .join(Account.__table__, a.id == p.account_id)  # type: ignore[attr-defined]
-            .where(
-                p.state.in_([PostState.FAILED.value, PostState.HELD.value, PostState.UNKNOWN.value])
-            )
-            .order_by(p.updated_at.desc(), p.id.desc())
-            .limit(500)
-        ).all()
+    upcoming = services.list_posts(
+        store, states=[PostState.SCHEDULED], order_by="scheduled_at", limit=next_count
+    )
+    stuck = services.list_posts(
+        store,
+        states=[PostState.FAILED, PostState.HELD, PostState.UNKNOWN],
+        order_by="updated_at",
+        descending=True,
+        limit=500,
+    )
     next_posts = []
-    for pid, text, scheduled_at, not_before, last_error, account, tz in upcoming:
-        row = type("Due", (), {"scheduled_at": scheduled_at, "not_before": not_before})
-        due = effective_due(row)  # type: ignore[arg-type]
-        first_line = (text or "").splitlines()[0] if text else ""
+    for post in upcoming:
+        first_line = post.text.splitlines()[0] if post.text else ""
         next_posts.append(
             {
-                "id": pid,
-                "account": account,
-                "due": _local(due, tz),
+                "id": post.id,
+                "account": post.account,
+                "due": _local(post.due_at, post.timezone),
                 "text": first_line[:60],
-                "waiting": last_error if not_before is not None else "",
+                "waiting": post.last_error if post.not_before is not None else "",
             }
         )
     return {
         "daemons": [s.__dict__ for s in daemon_statuses(store)],
         "next": next_posts,
         "attention": [
-            {"id": pid, "state": state, "account": account, "reason": reason or last_error}
-            for pid, state, reason, last_error, account in stuck
+            {
+                "id": post.id,
+                "state": post.state.value,
+                "account": post.account,
+                "reason": post.state_reason or post.last_error,
+            }
+            for post in stuck
         ],
     }
 
