@@ -104,7 +104,15 @@ async def test_flagged_post_is_signed_off_approved_and_published(
             await pilot.press("space")
             assert isinstance(app.screen, TextPrompt)
             await pilot.press(*f"checked {number}", "enter")
-            await settled(pilot)  # the highlight moves on to the next finding by itself
+            # the screen shows the sign-off, and its highlight moves on by itself
+            await wait_until(
+                pilot,
+                lambda n=number: (
+                    review.post is not None
+                    and sum(f.signed_off for f in review.post.findings) == n + 1
+                ),
+            )
+            await settled(pilot)
         await wait_until(pilot, lambda: review.check_action("approve", ()) is True)
         await pilot.press("a", "enter")
         await wait_until(pilot, lambda: services.get_post(store, draft.id).state == "scheduled")

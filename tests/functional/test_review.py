@@ -208,7 +208,10 @@ async def test_after_one_sign_off_space_moves_on_to_the_next_finding(store: Stor
         screen.load_post(post.id)
         await settled(pilot)
         await pilot.press("space", *"public switchboard", "enter")
-        await wait_until(pilot, lambda: services.list_findings(store, post.id)[0].signed_off)
+        # wait for the screen itself to show the sign-off, not just the database
+        await wait_until(
+            pilot, lambda: screen.post is not None and screen.post.findings[0].signed_off
+        )
         await settled(pilot)
         # The approver presses space again: the second finding, not nothing.
         await pilot.press("space")
