@@ -51,6 +51,7 @@ from scheduler.errors import IllegalTransition
 from scheduler.models import Account, Post, PostState, PublishAttempt
 from scheduler.store import Store
 from scheduler.times import as_utc, format_local
+from scheduler.views import due_time
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +153,7 @@ def idempotency_key(post_id: int, fingerprint: str) -> str:
 
 def effective_due(post: Post) -> datetime | None:
     """When the post may go: its scheduled time, or later if it was told to wait."""
-    due = post.scheduled_at
-    if post.not_before is not None and (due is None or post.not_before > due):
-        return post.not_before
-    return due
+    return due_time(post.scheduled_at, post.not_before)
 
 
 #: The gate, run again at publish time. Returns ``None`` when the post may go as it was
