@@ -527,6 +527,14 @@ def posts() -> None:
 @click.option("--fold", type=click.IntRange(0, 1), default=None, help=FOLD_HELP)
 @click.option("--link", "links", multiple=True)
 @click.option("--asset", "assets", multiple=True, metavar="ID[:ALT]")
+@click.option(
+    "--repeat",
+    "repeat_rule",
+    default=None,
+    metavar="RULE",
+    help="Repeat it: 'weekly mon 09:00', 'daily 08:30' or a cron expression, "
+    "wall-clock in the account's zone; each occurrence goes through the gate.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def posts_new(
@@ -537,9 +545,14 @@ def posts_new(
     fold: int | None,
     links: tuple[str, ...],
     assets: tuple[str, ...],
+    repeat_rule: str | None,
     as_json: bool,
 ) -> None:
     """Write a new draft."""
+    from scheduler import recurrence
+
+    if repeat_rule is not None:
+        recurrence.parse_repeat(repeat_rule)  # a bad rule is refused before anything is written
     post = services.create_post(
         ctx.store,
         ctx.actor(),
@@ -550,7 +563,12 @@ def posts_new(
         links=links,
         attachments=_attachments(assets),
     )
-    _post_result(post, as_json, f"Created post {post.id} (draft).")
+    message = f"Created post {post.id} (draft)."
+    if repeat_rule is not None:
+        rule = recurrence.set_repeat(ctx.store, ctx.actor(), post.id, repeat_rule)
+        post = services.get_post(ctx.store, post.id)
+        message = f"Created post {post.id} (draft), repeating {rule.description}."
+    _post_result(post, as_json, message)
 
 
 @posts.command("edit")

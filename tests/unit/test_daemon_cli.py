@@ -122,3 +122,40 @@ def test_repeat_retract_and_correct_from_the_command_line(env):
         code, text = run("posts", "corrections", str(out_now), "--json")
         (row,) = json.loads(text)
         assert (row["kind"], row["state"]) == ("correct", "requested")
+
+
+def test_posts_new_with_repeat_starts_a_series_and_a_bad_rule_writes_nothing(gatepost):
+    assert gatepost("ada", "accounts", "add", "news", "--platform", "outbox").exit_code == 0
+    at = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d 09:00")
+    bad = gatepost(
+        "ada",
+        "posts",
+        "new",
+        "--account",
+        "news",
+        "--text",
+        "x",
+        "--at",
+        at,
+        "--repeat",
+        "fortnightly",
+    )
+    assert bad.exit_code == 1 and "cannot read repeat rule" in bad.output
+    assert json.loads(gatepost("ada", "posts", "list", "--json").output) == []
+    made = gatepost(
+        "ada",
+        "posts",
+        "new",
+        "--account",
+        "news",
+        "--text",
+        "Library hours",
+        "--at",
+        at,
+        "--repeat",
+        "weekly mon 09:00",
+        "--json",
+    )
+    assert made.exit_code == 0, made.output
+    post = json.loads(made.output)
+    assert post["repeat_rule"] and post["series_id"]
