@@ -1031,17 +1031,12 @@ class Publisher:
             connector = self.connector_for(item.account)
         except ConnectorError as exc:
             return self._to_unknown(item, f"cannot ask the platform ({exc}); resolve it by hand")
-        try:
-            receipt = connector.lookup(item.request)
-        except ConnectorError as exc:
-            return self._cannot_tell(item, exc)
-        if receipt is not None:
-            return self._record_published(item, None, receipt, Outcome.FOUND)
+        settled = self._reconcile_claimed(item, connector)
+        if settled is not None:
+            return settled
+        # The platform shows it never went out (its open attempts are closed as such).
         now = self._now()
         with _write(self.store) as session:
-            _close_open_attempts(
-                session, item.post_id, Outcome.NOT_SENT, now, "lookup: not on the platform"
-            )
             post = session.get(Post, item.post_id)
             assert post is not None
             if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
