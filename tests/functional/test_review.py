@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from textual.widgets import ListView
 
 from scheduler import services
 from scheduler.store import Store
@@ -205,7 +206,11 @@ async def test_after_one_sign_off_space_moves_on_to_the_next_finding(store: Stor
         await settled(pilot)
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
-        screen.load_post(post.id)
+        # Choose the post in the inbox list itself, so no later highlight reloads another.
+        await wait_until(pilot, lambda: post.id in [p.id for p in screen.posts])
+        listing = screen.query_one("#review-list", ListView)
+        listing.index = [p.id for p in screen.posts].index(post.id)
+        await wait_until(pilot, lambda: screen.post is not None and screen.post.id == post.id)
         await settled(pilot)
         await pilot.press("space", *"public switchboard", "enter")
         # wait for the screen itself to show the sign-off, not just the database
