@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -105,6 +106,7 @@ class ReviewScreen(Screen[None]):
         self.post: PostView | None = None
         self.asset_titles: dict[int, str] = {}
         self._want_post_id: int | None = None
+        self._refilling = asyncio.Lock()  # one inbox refill at a time
 
     @property
     def gatepost(self) -> GatepostApp:
@@ -195,13 +197,20 @@ class ReviewScreen(Screen[None]):
             read, thread=True, group="review-inbox", exclusive=True, exit_on_error=False
         )
 
-    def _inbox_loaded(self, posts: Sequence[PostView]) -> None:
+    async def _inbox_loaded(self, posts: Sequence[PostView]) -> None:
+        async with self._refilling:
+            await self._refill(posts)
+
+    async def _refill(self, posts: Sequence[PostView]) -> None:
         keep = self._want_post_id or (self.post.id if self.post is not None else None)
         self.posts = list(posts)
         listing = self.query_one("#review-list", ListView)
-        listing.clear()
-        for post in self.posts:
-            listing.append(ListItem(Static(self._list_label(post)), name=str(post.id)))
+        # Wait for the old rows to go before the new ones come: an index set while both
+        # are in the list points at the wrong post once the old ones are pruned.
+        await listing.clear()
+        await listing.extend(
+            ListItem(Static(self._list_label(post)), name=str(post.id)) for post in self.posts
+        )
         if not self.posts:
             self.post = None
             self._show_post(None)
@@ -339,6 +348,8 @@ class ReviewScreen(Screen[None]):
 
     @on(ListView.Highlighted, "#review-list")
     def _post_highlighted(self, event: ListView.Highlighted) -> None:
+        if event.item is not event.list_view.highlighted_child:
+            return  # a highlight the list has since moved on from (a reload re-sets it)
         if event.item is not None and event.item.name is not None:
             post_id = int(event.item.name)
             if self.post is None or self.post.id != post_id:
