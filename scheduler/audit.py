@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from scheduler.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+
+_EVENTS: sa.Table = AuditEvent.__table__  # type: ignore[attr-defined]
+_HEAD: sa.Table = AuditHead.__table__  # type: ignore[attr-defined]
 
 
 def canonical_json(data: Mapping[str, Any]) -> str:
@@ -56,6 +60,18 @@ def event_hash(
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class EventSpec:
+    """One event to append: what happened, to what, by whom, and the change."""
+
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+
+
 def append_event(
     session: Session,
     *,
@@ -65,55 +81,69 @@ def append_event(
     subject: str,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Append one event to the chain inside the caller's transaction."""
-    head = _locked_head(session)
-    before_text = canonical_json(before or {})
-    after_text = canonical_json(after or {})
-    seq = head.seq + 1
-    digest = event_hash(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        before=before_text,
-        after=after_text,
-        prev_hash=head.hash or GENESIS,
-    )
-    event = AuditEvent(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        before=before_text,
-        after=after_text,
-        prev_hash=head.hash or GENESIS,
-        hash=digest,
-    )
-    session.add(event)
-    head.seq = seq
-    head.hash = digest
-    session.add(head)
-    session.flush()
-    return event
+    append_events(session, [EventSpec(at, actor, action, subject, before, after)])
 
 
-def _locked_head(session: Session) -> AuditHead:
-    """The chain's head row, locked for this transaction (made on the very first event)."""
-    query = select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    head = session.exec(query).first()
-    if head is not None:
-        return head
+def append_events(session: Session, events: Sequence[EventSpec]) -> None:
+    """Append ``events``, in order, to the chain inside the caller's transaction.
+
+    The head is locked once and the rows go in with one statement, so a daemon
+    recording a batch of posts pays for the chain once, not once per post.
+    """
+    if not events:
+        return
+    seq, prev = _locked_head(session)
+    prev = prev or GENESIS
+    rows: list[dict[str, Any]] = []
+    for spec in events:
+        seq += 1
+        before_text = canonical_json(spec.before or {})
+        after_text = canonical_json(spec.after or {})
+        digest = event_hash(
+            seq=seq,
+            at=spec.at,
+            actor=spec.actor,
+            action=spec.action,
+            subject=spec.subject,
+            before=before_text,
+            after=after_text,
+            prev_hash=prev,
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "at": spec.at,
+                "actor": spec.actor,
+                "action": spec.action,
+                "subject": spec.subject,
+                "before": before_text,
+                "after": after_text,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    session.execute(sa.insert(_EVENTS), rows)
+    session.execute(sa.update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=prev))
+
+
+def _locked_head(session: Session) -> tuple[int, str]:
+    """The chain's head (last sequence number and hash), locked for this transaction;
+    made on the very first event."""
+    query = sa.select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+    row = session.execute(query).first()
+    if row is not None:
+        return int(row.seq), str(row.hash)
     try:
         # Two first events at once: one insert wins, the other re-reads the winner's row.
         with session.begin_nested():
-            session.add(AuditHead(id=1, seq=0, hash=GENESIS))
+            session.execute(sa.insert(_HEAD).values(id=1, seq=0, hash=GENESIS))
     except IntegrityError:
         pass
-    head = session.exec(query).one()
-    return head
+    row = session.execute(query).one()
+    return int(row.seq), str(row.hash)
 
 
 @dataclass(frozen=True)

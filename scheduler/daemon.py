@@ -31,7 +31,7 @@ import signal
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -223,41 +223,64 @@ class PublishTimeGate:
         return index
 
     def __call__(self, session: Any, post: Post, account: Any, now: datetime) -> str | None:
+        return self.check_many(session, [(post, account)], now)[0]
+
+    def check_many(
+        self, session: Any, items: Sequence[tuple[Post, Any]], now: datetime
+    ) -> list[str | None]:
+        """The reason to hold each (post, account), or ``None``: the policy and the
+        library are looked at once for the lot, the posts' images read in one query."""
         from sqlmodel import col, select
 
         from compliance import check
         from scheduler import gate
         from scheduler.models import Finding
 
-        verdict = check(
-            gate.draft_for(session, post, account),
-            self._current_policy(session),
-            assets=self._current_index(session),
-            now=now,
-        )
-        holding = [
-            f for f in verdict.findings if str(getattr(f.severity, "value", f.severity)) != "info"
-        ]
-        if not holding:
-            return None
-        signed = {
-            (row.rule, row.span_start, row.span_end, row.asset_id, row.message)
+        if not items:
+            return []
+        policy = self._current_policy(session)
+        index = self._current_index(session)
+        holding: dict[int, list[Any]] = {}
+        for (post, _), draft in zip(items, gate.drafts_for(session, items), strict=True):
+            verdict = check(draft, policy, assets=index, now=now)
+            found = [
+                f
+                for f in verdict.findings
+                if str(getattr(f.severity, "value", f.severity)) != "info"
+            ]
+            if found:
+                holding[post.id or 0] = found
+        signed: dict[int, set[tuple[Any, ...]]] = {}
+        if holding:
+            prints = {post.id: post.fingerprint for post, _ in items}
             for row in session.exec(
                 select(Finding).where(
-                    Finding.post_id == post.id,
-                    Finding.fingerprint == post.fingerprint,
+                    col(Finding.post_id).in_(list(holding)),
                     col(Finding.signed_off_by).is_not(None),
                 )
-            ).all()
-        }
-        for finding in holding:
-            severity = str(getattr(finding.severity, "value", finding.severity))
-            span = finding.span or (None, None)
-            asset = int(finding.asset_id) if finding.asset_id not in (None, "") else None
-            key = (finding.rule, span[0], span[1], asset, finding.message)
-            if severity == "block" or key not in signed:
-                return f"the gate found at publish time: {finding.message}"
-        return None
+            ).all():
+                if row.fingerprint == prints.get(row.post_id):
+                    signed.setdefault(row.post_id, set()).add(
+                        (row.rule, row.span_start, row.span_end, row.asset_id, row.message)
+                    )
+        reasons: list[str | None] = []
+        for post, _ in items:
+            reasons.append(
+                _hold_reason(holding.get(post.id or 0, []), signed.get(post.id or 0, set()))
+            )
+        return reasons
+
+
+def _hold_reason(holding: Sequence[Any], signed: set[tuple[Any, ...]]) -> str | None:
+    """Why the gate holds a post: a blocking finding, or one nobody signed off."""
+    for finding in holding:
+        severity = str(getattr(finding.severity, "value", finding.severity))
+        span = finding.span or (None, None)
+        asset = int(finding.asset_id) if finding.asset_id not in (None, "") else None
+        key = (finding.rule, span[0], span[1], asset, finding.message)
+        if severity == "block" or key not in signed:
+            return f"the gate found at publish time: {finding.message}"
+    return None
 
 
 class Daemon:

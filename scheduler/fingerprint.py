@@ -56,24 +56,39 @@ class PostFingerprint:
 
 def compute(session: Session, post: Post) -> PostFingerprint:
     """The fingerprint of ``post`` as it stands in ``session``."""
-    account = session.get(Account, post.account_id)
-    assert account is not None
-    rows = session.exec(
-        select(PostAsset, Asset)
-        .join(Asset, Asset.id == PostAsset.asset_id)  # type: ignore[arg-type]
-        .where(PostAsset.post_id == post.id)
-        .order_by(PostAsset.position)  # type: ignore[arg-type]
-    ).all()
-    window = ""
-    if post.scheduled_at is not None:
-        window = post.scheduled_at.astimezone(UTC).replace(second=0, microsecond=0).isoformat()
-    return PostFingerprint(
-        account=f"{account.id}:{account.platform}",
-        text=post.text,
-        assets=tuple((asset.content_hash, link.alt_text) for link, asset in rows),
-        links=tuple(link_targets(post.text, post.links)),
-        window_start=window,
-    )
+    return compute_many(session, [post])[0]
+
+
+def compute_many(session: Session, posts: Sequence[Post]) -> list[PostFingerprint]:
+    """The fingerprints of ``posts`` (in order), their assets read in one query."""
+    post_ids = [post.id for post in posts if post.id is not None]
+    assets: dict[int, list[tuple[str, str]]] = {}
+    if post_ids:
+        rows = session.exec(
+            select(PostAsset.post_id, Asset.content_hash, PostAsset.alt_text)
+            .join(Asset, Asset.id == PostAsset.asset_id)  # type: ignore[arg-type]
+            .where(PostAsset.post_id.in_(post_ids))  # type: ignore[attr-defined]
+            .order_by(PostAsset.post_id, PostAsset.position)  # type: ignore[arg-type]
+        ).all()
+        for post_id, content_hash, alt_text in rows:
+            assets.setdefault(post_id, []).append((content_hash, alt_text))
+    found = []
+    for post in posts:
+        account = session.get(Account, post.account_id)
+        assert account is not None
+        window = ""
+        if post.scheduled_at is not None:
+            window = post.scheduled_at.astimezone(UTC).replace(second=0, microsecond=0).isoformat()
+        found.append(
+            PostFingerprint(
+                account=f"{account.id}:{account.platform}",
+                text=post.text,
+                assets=tuple(assets.get(post.id or 0, ())),
+                links=tuple(link_targets(post.text, post.links)),
+                window_start=window,
+            )
+        )
+    return found
 
 
 def digest(session: Session, post: Post) -> str:

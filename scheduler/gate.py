@@ -127,24 +127,36 @@ def asset_index(session: Session) -> Any:
 
 def draft_for(session: Session, post: Post, account: Account) -> Any:
     """The gate's ``Draft`` of ``post`` (text, account kind, images with alt text)."""
+    return drafts_for(session, [(post, account)])[0]
+
+
+def drafts_for(session: Session, items: Sequence[tuple[Post, Account]]) -> list[Any]:
+    """The gate's ``Draft`` of each (post, account), their images read in one query."""
     from compliance import Draft, Image
 
-    rows = session.exec(
-        select(PostAsset, AssetBlob)
-        .join(AssetBlob, col(AssetBlob.asset_id) == col(PostAsset.asset_id))
-        .where(PostAsset.post_id == post.id)
-        .order_by(col(PostAsset.position))
-    ).all()
-    images = tuple(
-        Image(data=blob.data, alt=link.alt_text, asset_id=str(link.asset_id)) for link, blob in rows
-    )
-    return Draft(
-        text=post.text,
-        account_kind=account.kind,
-        images=images,
-        account=account.name,
-        at=post.scheduled_at,
-    )
+    post_ids = [post.id for post, _ in items if post.id is not None]
+    images: dict[int, list[Image]] = {}
+    if post_ids:
+        rows = session.exec(
+            select(PostAsset, AssetBlob)
+            .join(AssetBlob, col(AssetBlob.asset_id) == col(PostAsset.asset_id))
+            .where(col(PostAsset.post_id).in_(post_ids))
+            .order_by(col(PostAsset.post_id), col(PostAsset.position))
+        ).all()
+        for link, blob in rows:
+            images.setdefault(link.post_id, []).append(
+                Image(data=blob.data, alt=link.alt_text, asset_id=str(link.asset_id))
+            )
+    return [
+        Draft(
+            text=post.text,
+            account_kind=account.kind,
+            images=tuple(images.get(post.id or 0, ())),
+            account=account.name,
+            at=post.scheduled_at,
+        )
+        for post, account in items
+    ]
 
 
 def check_post(session: Session, post: Post, account: Account, *, now: datetime) -> Sequence[Any]:

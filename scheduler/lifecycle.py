@@ -18,14 +18,14 @@ version, and appends the audit event, all in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from scheduler import fingerprint
-from scheduler.audit import append_event
+from scheduler.audit import EventSpec, append_event, append_events
 from scheduler.errors import IllegalTransition, StaleEdit
 from scheduler.models import Approval, Post, PostState
 
@@ -128,54 +128,111 @@ def transition(
     matches its content; ``StaleEdit`` when ``expected_version`` is given and stale.
     """
     check_version(post, expected_version)
-    source = PostState(post.state)
-    if not is_legal(source, target, action):
-        possible = ", ".join(actions_from(source)) or "nothing: it is final"
-        raise IllegalTransition(
-            f"post {post.id} is {source.value}: it cannot {action} (possible: {possible})"
-        )
-    current = fingerprint.digest(session, post)
-    if target in _NEEDS_APPROVAL:
-        approval = current_approval(session, post)
-        if approval is None or approval.fingerprint != current:
-            raise IllegalTransition(
-                f"post {post.id} cannot become {target.value}: its content does not match "
-                "what was approved"
-            )
-    voided: int | None = None
-    if target in _VOIDS_APPROVAL and post.approval_id is not None:
-        approval = session.get(Approval, post.approval_id)
-        if approval is not None and approval.void_at is None:
-            approval.void_at = now
-            approval.void_reason = f"{action} by {actor}" + (f": {reason}" if reason else "")
-            session.add(approval)
-            voided = approval.id
-        post.approval_id = None
-    before = {"state": source.value, "version": post.version}
-    post.state = target.value
-    post.state_reason = reason
-    post.fingerprint = current
-    post.version += 1
-    post.updated_at = now
-    session.add(post)
-    session.flush()
-    after: dict[str, Any] = {"state": target.value, "version": post.version, "fingerprint": current}
-    if reason:
-        after["reason"] = reason
-    if voided is not None:
-        after["voided_approval"] = voided
-    if detail:
-        after.update(detail)
-    append_event(
+    problem = transition_many(
         session,
-        at=now,
+        [post],
+        target,
+        action=action,
         actor=actor,
-        action=f"post.{action}",
-        subject=f"post:{post.id}",
-        before=before,
-        after=after,
-    )
+        now=now,
+        reason=reason,
+        details=[detail],
+    )[0]
+    if problem is not None:
+        raise problem
     return post
+
+
+def transition_many(
+    session: Session,
+    posts: Sequence[Post],
+    target: PostState,
+    *,
+    action: str,
+    actor: str,
+    now: datetime,
+    reason: str = "",
+    details: Sequence[Mapping[str, Any] | None] | None = None,
+) -> list[IllegalTransition | None]:
+    """Move each of ``posts`` to ``target`` as :func:`transition` does, with one flush
+    and one append to the audit chain for the lot (a daemon claims and records posts a
+    batch at a time).
+
+    Returns, for each post in order, ``None`` when it moved, or the ``IllegalTransition``
+    that says why it may not; a post that may not move is left exactly as it was.
+    """
+    if details is None:
+        details = [None] * len(posts)
+    problems: list[IllegalTransition | None] = []
+    moved: list[tuple[Post, dict[str, Any], dict[str, Any]]] = []
+    prints = fingerprint.compute_many(session, posts)
+    for post, detail, print_ in zip(posts, details, prints, strict=True):
+        source = PostState(post.state)
+        if not is_legal(source, target, action):
+            possible = ", ".join(actions_from(source)) or "nothing: it is final"
+            problems.append(
+                IllegalTransition(
+                    f"post {post.id} is {source.value}: it cannot {action} (possible: {possible})"
+                )
+            )
+            continue
+        current = print_.digest
+        if target in _NEEDS_APPROVAL:
+            approval = current_approval(session, post)
+            if approval is None or approval.fingerprint != current:
+                problems.append(
+                    IllegalTransition(
+                        f"post {post.id} cannot become {target.value}: its content does not "
+                        "match what was approved"
+                    )
+                )
+                continue
+        voided: int | None = None
+        if target in _VOIDS_APPROVAL and post.approval_id is not None:
+            approval = session.get(Approval, post.approval_id)
+            if approval is not None and approval.void_at is None:
+                approval.void_at = now
+                approval.void_reason = f"{action} by {actor}" + (f": {reason}" if reason else "")
+                session.add(approval)
+                voided = approval.id
+            post.approval_id = None
+        before = {"state": source.value, "version": post.version}
+        post.state = target.value
+        post.state_reason = reason
+        post.fingerprint = current
+        post.version += 1
+        post.updated_at = now
+        session.add(post)
+        after: dict[str, Any] = {
+            "state": target.value,
+            "version": post.version,
+            "fingerprint": current,
+        }
+        if reason:
+            after["reason"] = reason
+        if voided is not None:
+            after["voided_approval"] = voided
+        if detail:
+            after.update(detail)
+        moved.append((post, before, after))
+        problems.append(None)
+    if moved:
+        session.flush()
+        append_events(
+            session,
+            [
+                EventSpec(
+                    at=now,
+                    actor=actor,
+                    action=f"post.{action}",
+                    subject=f"post:{post.id}",
+                    before=before,
+                    after=after,
+                )
+                for post, before, after in moved
+            ],
+        )
+    return problems
 
 
 def record_change(

@@ -446,6 +446,7 @@ class Publisher:
             last_outcomes = last_attempt_outcomes(
                 session, [p.id for p in posts if p.id is not None and p.attempt_count]
             )
+            ready: list[tuple[Post, Account]] = []
             for post in posts:
                 if post.state != S.SCHEDULED.value or post.id is None:
                     continue
@@ -458,7 +459,10 @@ class Publisher:
                 if account is None:
                     continue
                 accounts[post.account_id] = account
-                reason = self.gate(session, post, account, now) if self.gate is not None else None
+                ready.append((post, account))
+            reasons = self._gate_reasons(session, ready, now)
+            for (post, _), reason in zip(ready, reasons, strict=True):
+                assert post.id is not None
                 last = last_outcomes.get(post.id) if post.attempt_count else None
                 found.append(
                     _Candidate(
@@ -470,6 +474,18 @@ class Publisher:
                     )
                 )
         return found
+
+    def _gate_reasons(
+        self, session: Session, items: Sequence[tuple[Post, Account]], now: datetime
+    ) -> list[str | None]:
+        """The gate's reason to hold each post (``None``: it may go), for the batch at
+        once where the gate can (the daemon's own does)."""
+        if self.gate is None:
+            return [None] * len(items)
+        check_many = getattr(self.gate, "check_many", None)
+        if check_many is not None:
+            return list(check_many(session, items, now))
+        return [self.gate(session, post, account, now) for post, account in items]
 
     # -- step 2: claim, in one write transaction --------------------------------------
 
@@ -492,51 +508,68 @@ class Publisher:
             )
             _prefetch(session, won)
             media = load_media(session, won)
+            passing: list[tuple[Post, Account, _Candidate]] = []
             for post_id in won:
                 cand = by_id[post_id]
                 post = session.get(Post, post_id)
                 assert post is not None
                 account = session.get(Account, post.account_id)
                 assert account is not None
-                outcome = self._check_claimed(session, post, account, cand, now)
+                pending = sum(1 for _, a, _ in passing if a.id == account.id)
+                outcome = self._check_claimed(session, post, account, cand, now, pending)
                 if outcome is not None:
                     results.append(outcome)
                     continue
                 if not cand.ambiguous:
                     post.attempt_count += 1  # flushed with the transition's own update
-                try:
-                    lifecycle.transition(
-                        session,
-                        post,
-                        S.PUBLISHING,
-                        action="claim",
-                        actor=DAEMON_ACTOR,
-                        now=now,
-                        detail={"daemon": self.owner},
-                    )
-                except IllegalTransition:
-                    if not cand.ambiguous:
-                        post.attempt_count -= 1
-                    _release(post)
-                    lifecycle.transition(
-                        session,
-                        post,
-                        S.IN_REVIEW,
-                        action="recheck",
-                        actor=DAEMON_ACTOR,
-                        now=now,
-                        reason="its content no longer matches what was approved",
-                    )
-                    results.append(
-                        PublishResult(
-                            post_id,
-                            "in_review",
-                            "content no longer matches what was approved",
-                            account=account.name,
-                        )
-                    )
+                passing.append((post, account, cand))
+            problems = lifecycle.transition_many(
+                session,
+                [post for post, _, _ in passing],
+                S.PUBLISHING,
+                action="claim",
+                actor=DAEMON_ACTOR,
+                now=now,
+                details=[{"daemon": self.owner}] * len(passing),
+            )
+            going: list[tuple[Post, Account, _Candidate]] = []
+            for (post, account, cand), problem in zip(passing, problems, strict=True):
+                if problem is None:
+                    going.append((post, account, cand))
                     continue
-                key = idempotency_key(post_id, post.fingerprint)
+                # The content no longer matches its approval: back to review.
+                if not cand.ambiguous:
+                    post.attempt_count -= 1
+                _release(post)
+                lifecycle.transition(
+                    session,
+                    post,
+                    S.IN_REVIEW,
+                    action="recheck",
+                    actor=DAEMON_ACTOR,
+                    now=now,
+                    reason="its content no longer matches what was approved",
+                )
+                results.append(
+                    PublishResult(
+                        cand.post_id,
+                        "in_review",
+                        "content no longer matches what was approved",
+                        account=account.name,
+                    )
+                )
+            keys = {
+                post.id: idempotency_key(post.id or 0, post.fingerprint) for post, _, _ in going
+            }
+            attempt_ids = _new_attempts(
+                session,
+                [(post.id or 0, keys[post.id]) for post, _, cand in going if not cand.ambiguous],
+                self.owner,
+                now,
+            )
+            for post, account, cand in going:
+                post_id = cand.post_id
+                key = keys[post_id]
                 request = build_request(
                     session,
                     post,
@@ -550,9 +583,6 @@ class Publisher:
                     from scheduler.corrections import original_remote_id
 
                     edit_remote_id = original_remote_id(session, post)
-                attempt_id = None
-                if not cand.ambiguous:
-                    attempt_id = _new_attempt(session, post_id, key, self.owner, now)
                 grace = timedelta(minutes=account.grace_minutes)
                 deadline = retry_deadline(post, grace, now)
                 claimed.append(
@@ -560,7 +590,7 @@ class Publisher:
                         post_id=post_id,
                         account=account,
                         request=request,
-                        attempt_id=attempt_id,
+                        attempt_id=attempt_ids.get(post_id),
                         ambiguous=cand.ambiguous,
                         deadline=deadline,
                         attempts_made=post.attempt_count,
@@ -574,9 +604,16 @@ class Publisher:
         return claimed, results
 
     def _check_claimed(
-        self, session: Session, post: Post, account: Account, cand: _Candidate, now: datetime
+        self,
+        session: Session,
+        post: Post,
+        account: Account,
+        cand: _Candidate,
+        now: datetime,
+        pending: int,
     ) -> PublishResult | None:
-        """Everything that stops a claimed post before it is sent; ``None``: it may go."""
+        """Everything that stops a claimed post before it is sent; ``None``: it may go.
+        ``pending``: posts of the same account ahead of it in this claim."""
         post_id = cand.post_id
         if post.fingerprint != cand.fingerprint:
             # Edited between the read and the claim: let the next pass look again.
@@ -618,7 +655,7 @@ class Publisher:
             session.add(post)
             return PublishResult(post_id, "waiting", message, retry_at=paused, account=account.name)
         slot = next_frequency_slot(
-            session, self.store.dialect, account, self.frequency(account), now
+            session, self.store.dialect, account, self.frequency(account), now, pending=pending
         )
         if slot is not None:
             at, why = slot
@@ -743,11 +780,15 @@ class Publisher:
         results: list[PublishResult] = []
         with _write(self.store) as session:
             _prefetch(session, [done.item.post_id for done in sent])
+            _finish_attempts(
+                session,
+                [(d.attempt_id, d.outcome, d.receipt) for d in sent if d.attempt_id is not None],
+                now,
+            )
+            ours: list[tuple[_Sent, Post]] = []
             for done in sent:
                 item, receipt, outcome = done.item, done.receipt, done.outcome
-                if done.attempt_id is not None:
-                    _finish_attempt(session, done.attempt_id, outcome, now, receipt=receipt)
-                else:
+                if done.attempt_id is None:
                     _close_open_attempts(session, item.post_id, outcome, now, "", receipt=receipt)
                 post = session.get(Post, item.post_id)
                 assert post is not None
@@ -762,33 +803,41 @@ class Publisher:
                 post.remote_url = receipt.url
                 post.published_at = receipt.published_at.astimezone(UTC)
                 post.last_error = ""
-                lifecycle.transition(
-                    session,
-                    post,
-                    S.PUBLISHED,
-                    action="published",
-                    actor=DAEMON_ACTOR,
-                    now=now,
-                    detail={"remote_url": receipt.url, "daemon": self.owner, "how": outcome},
-                )
+                ours.append((done, post))
+            problems = lifecycle.transition_many(
+                session,
+                [post for _, post in ours],
+                S.PUBLISHED,
+                action="published",
+                actor=DAEMON_ACTOR,
+                now=now,
+                details=[
+                    {"remote_url": d.receipt.url, "daemon": self.owner, "how": d.outcome}
+                    for d, _ in ours
+                ],
+            )
+            for problem in problems:
+                if problem is not None:
+                    raise problem
+            for done, post in ours:
                 if post.corrects_post_id is not None:
                     from scheduler import corrections
 
-                    if outcome == Outcome.EDITED:
+                    if done.outcome == Outcome.EDITED:
                         corrections.record_edit_in_place(session, post, now, self.owner)
                     else:
                         corrections.record_replacement_published(session, post)
                 message = {
                     Outcome.PUBLISHED: "published",
                     Outcome.EDITED: "published by editing the original in place",
-                }.get(outcome, "found on the platform after its answer was lost")
+                }.get(done.outcome, "found on the platform after its answer was lost")
                 results.append(
                     PublishResult(
-                        item.post_id,
+                        done.item.post_id,
                         "published",
                         message,
-                        remote_url=receipt.url,
-                        account=item.account.name,
+                        remote_url=done.receipt.url,
+                        account=done.item.account.name,
                         published_at=post.published_at,
                     )
                 )
@@ -1235,12 +1284,19 @@ def take_over_stale(
 
 
 def next_frequency_slot(
-    session: Session, dialect: str, account: Account, rule: FrequencyRule, now: datetime
+    session: Session,
+    dialect: str,
+    account: Account,
+    rule: FrequencyRule,
+    now: datetime,
+    *,
+    pending: int = 0,
 ) -> tuple[datetime, str] | None:
     """When the account may post next if it is at a posting limit now, and why.
 
-    Counts posts published in the last hour and day plus those being published.
-    Returns ``None`` when the account is under its limits.
+    Counts posts published in the last hour and day plus those being published, and
+    ``pending`` more that this transaction is about to claim. Returns ``None`` when
+    the account is under its limits.
     """
     if rule.per_hour is None and rule.per_day is None:
         return None
@@ -1275,7 +1331,7 @@ def next_frequency_slot(
                 )
                 .order_by(p.published_at)
             ).scalars()
-        ]
+        ] + [None] * pending
         if len(times) >= limit:
             published = sorted(t for t in times if t is not None)
             oldest = published[len(published) - limit] if len(published) >= limit else now
@@ -1375,6 +1431,31 @@ def _new_attempt(session: Session, post_id: int, key: str, owner: str, now: date
     return int(pk[0])
 
 
+def _new_attempts(
+    session: Session, posts: Sequence[tuple[int, str]], owner: str, now: datetime
+) -> dict[int, int]:
+    """Start an attempt for each (post id, idempotency key), in one statement; returns
+    each post's attempt id."""
+    if not posts:
+        return {}
+    a = attempts_table.c
+    rows = session.execute(
+        sa.insert(attempts_table).returning(a.id, a.post_id, sort_by_parameter_order=True),
+        [
+            {
+                "post_id": post_id,
+                "idempotency_key": key,
+                "worker": owner[:200],
+                "started_at": now,
+                "outcome": Outcome.PENDING,
+                "error": "",
+            }
+            for post_id, key in posts
+        ],
+    ).all()
+    return {int(post_id): int(attempt_id) for attempt_id, post_id in rows}
+
+
 def _finish_attempt(
     session: Session,
     attempt_id: int,
@@ -1390,6 +1471,35 @@ def _finish_attempt(
         values["remote_url"] = receipt.url
     session.execute(
         sa.update(attempts_table).where(attempts_table.c.id == attempt_id).values(**values)
+    )
+
+
+def _finish_attempts(
+    session: Session, finished: Sequence[tuple[int, str, Receipt]], now: datetime
+) -> None:
+    """Record the receipt of each (attempt id, outcome, receipt) in one statement."""
+    if not finished:
+        return
+    a = attempts_table.c
+    session.execute(
+        sa.update(attempts_table)
+        .where(a.id == sa.bindparam("attempt_id"))
+        .values(
+            outcome=sa.bindparam("new_outcome"),
+            finished_at=now,
+            error="",
+            remote_id=sa.bindparam("new_remote_id"),
+            remote_url=sa.bindparam("new_remote_url"),
+        ),
+        [
+            {
+                "attempt_id": attempt_id,
+                "new_outcome": outcome,
+                "new_remote_id": receipt.remote_id,
+                "new_remote_url": receipt.url,
+            }
+            for attempt_id, outcome, receipt in finished
+        ],
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from scheduler import services
+from scheduler.audit import EventSpec, append_event, append_events
 from scheduler.store import Store
-from tests.conftest import Team, make_png
+from tests.conftest import NOW, Team, make_png
 
 
 def _busy_log(store: Store, team: Team) -> None:
@@ -108,3 +109,31 @@ def test_rehashing_an_edited_event_still_breaks_the_next_link(store: Store, team
     report = services.verify_audit(store)
     assert not report.ok
     assert report.bad_seq == 5
+
+
+def test_events_appended_as_a_batch_chain_like_single_ones(store: Store, team: Team) -> None:
+    _busy_log(store, team)
+    before = services.verify_audit(store).events
+    with store.write() as session:
+        append_events(
+            session,
+            [
+                EventSpec(at=NOW, actor="daemon", action="post.claim", subject=f"post:{i}")
+                for i in range(5)
+            ],
+        )
+        append_event(session, at=NOW, actor="daemon", action="post.published", subject="post:0")
+    report = services.verify_audit(store)
+    assert report.ok and report.events == before + 6
+    events = services.list_audit(store, limit=6)
+    assert [e.subject for e in events] == [
+        "post:0",
+        "post:4",
+        "post:3",
+        "post:2",
+        "post:1",
+        "post:0",
+    ]
+    # A batch is as tamper-evident as anything else: edit its middle event.
+    _exec(store, f"UPDATE audit_events SET actor = 'mallory' WHERE seq = {before + 3}")
+    assert services.verify_audit(store).bad_seq == before + 3

@@ -141,6 +141,41 @@ def test_matching_post_can_be_claimed_for_publishing(store: Store, team: Team) -
     assert services.get_post(store, post_id).state is PostState.PUBLISHING
 
 
+def test_a_batch_moves_the_posts_that_may_move_and_leaves_the_other_as_it_was(
+    store: Store, team: Team
+) -> None:
+    good, tampered, draft = (_review_post(store, team, f"Open day, part {i}") for i in range(3))
+    for post_id in (good, tampered):
+        services.approve_post(store, team.bob, post_id)
+    with store.write() as session:
+        row = session.get(Post, tampered)
+        assert row is not None
+        row.text = "Something nobody approved"
+        session.add(row)
+    events_before = services.verify_audit(store).events
+    with store.write() as session:
+        rows = [session.get(Post, i) for i in (good, tampered, draft)]
+        assert all(rows)
+        problems = lifecycle.transition_many(
+            session,
+            rows,  # type: ignore[arg-type]
+            PostState.PUBLISHING,
+            action="claim",
+            actor="daemon",
+            now=NOW,
+            details=[{"daemon": "d1"}] * 3,
+        )
+    assert problems[0] is None
+    assert problems[1] is not None and "does not match what was approved" in str(problems[1])
+    assert problems[2] is not None and "cannot claim" in str(problems[2])
+    assert services.get_post(store, good).state is PostState.PUBLISHING
+    assert services.get_post(store, tampered).state is PostState.SCHEDULED
+    assert services.get_post(store, draft).state is PostState.IN_REVIEW
+    # One event for the post that moved, chained onto the log.
+    report = services.verify_audit(store)
+    assert report.ok and report.events == events_before + 1
+
+
 def test_second_save_of_the_same_version_is_refused(store: Store, team: Team) -> None:
     post = services.create_post(store, team.alice, account="uni-news", text="v1", at=LATER)
     services.edit_post(store, team.alice, post.id, expected_version=post.version, text="alice's")
