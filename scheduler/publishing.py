@@ -330,19 +330,22 @@ class Publisher:
         if self.stopping.is_set() or not (post_ids or fill_to):
             return []
         now = self._now()
-        candidates = self._prepare(post_ids, now, fill_to=fill_to)
-        if not candidates:
-            return []
-        claimed, results = self._claim(candidates, now)
-        in_hand = {item.post_id for item in claimed}
-        with self._paused_lock:
-            self._in_hand |= in_hand
+        reserved: set[int] = set()
         try:
+            candidates = self._prepare(post_ids, now, fill_to=fill_to, reserved=reserved)
+            if not candidates:
+                return []
+            claimed, results = self._claim(candidates, now)
+            # Posts not won go back at once: another thread may take them.
+            unclaimed = reserved - {item.post_id for item in claimed}
+            with self._paused_lock:
+                self._in_hand -= unclaimed
+            reserved -= unclaimed
             results.extend(self._send_claimed(claimed))
+            return results
         finally:
             with self._paused_lock:
-                self._in_hand -= in_hand
-        return results
+                self._in_hand -= reserved
 
     def _lease_holds(self, item: _Claimed, remaining: Sequence[_Claimed]) -> bool:
         """Whether the lease on ``item`` is still ours, renewing it (and the leases of the
@@ -425,18 +428,26 @@ class Publisher:
     # -- step 1: read and re-check, outside the write lock ----------------------------
 
     def _prepare(
-        self, post_ids: Sequence[int], now: datetime, *, fill_to: int = 0
+        self, post_ids: Sequence[int], now: datetime, *, fill_to: int = 0, reserved: set[int]
     ) -> list[_Candidate]:
         """Read the posts (and, with ``fill_to``, other due posts up to that many) and
-        run the checks that need no lock: due, free, the gate, an unsettled last try."""
+        run the checks that need no lock: due, free, the gate, an unsettled last try.
+
+        The posts are first reserved in ``reserved`` (and the daemon's set of posts in
+        hand), so the daemon's other threads pick other posts instead of checking these
+        again only to lose the claim; the caller gives them back."""
         found: list[_Candidate] = []
         with self.store.read() as session:
-            if fill_to > len(post_ids):
-                wanted = list(post_ids)
-                due_now = due_ids(session, now, limit=fill_to * 4)
-                with self._paused_lock:
+            wanted = list(dict.fromkeys(post_ids))
+            due_now = due_ids(session, now, limit=fill_to * 4) if fill_to > len(wanted) else []
+            with self._paused_lock:
+                wanted = [i for i in wanted if i not in self._in_hand]
+                if fill_to > len(wanted):
                     wanted += [i for i in due_now if i not in wanted and i not in self._in_hand]
-                post_ids = wanted[:fill_to]
+                    wanted = wanted[:fill_to]
+                reserved.update(wanted)
+                self._in_hand.update(wanted)
+            post_ids = wanted
             if not post_ids:
                 return []
             posts = session.exec(
