@@ -73,9 +73,11 @@ def compute_many(session: Session, posts: Sequence[Post]) -> list[PostFingerprin
         for post_id, content_hash, alt_text in rows:
             assets.setdefault(post_id, []).append((content_hash, alt_text))
     found = []
+    accounts: dict[int, Account] = {}
     for post in posts:
-        account = session.get(Account, post.account_id)
+        account = accounts.get(post.account_id) or session.get(Account, post.account_id)
         assert account is not None
+        accounts[post.account_id] = account
         window = ""
         if post.scheduled_at is not None:
             window = post.scheduled_at.astimezone(UTC).replace(second=0, microsecond=0).isoformat()

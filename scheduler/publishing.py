@@ -790,7 +790,8 @@ class Publisher:
         now = self._now()
         results: list[PublishResult] = []
         with _write(self.store) as session:
-            _prefetch(session, [done.item.post_id for done in sent])
+            # Publishing -> published needs no approval: it was checked at the claim.
+            _prefetch(session, [done.item.post_id for done in sent], approvals=False)
             _finish_attempts(
                 session,
                 [(d.attempt_id, d.outcome, d.receipt) for d in sent if d.attempt_id is not None],
@@ -1395,24 +1396,25 @@ def _sqlite_write_lock(store: Store) -> threading.Lock | None:
         return lock
 
 
-def _prefetch(session: Session, post_ids: Sequence[int]) -> None:
-    """Load the posts, their approvals and accounts into the session in three queries,
-    so the per-post ``session.get`` calls of the lifecycle find them in its identity map."""
+def _prefetch(session: Session, post_ids: Sequence[int], *, approvals: bool = True) -> None:
+    """Load the posts, their accounts and (with ``approvals``: a move that needs them)
+    their approvals into the session in a query each, so the per-post ``session.get``
+    calls of the lifecycle find them in its identity map."""
     if not post_ids:
         return
     from scheduler.models import Approval
 
     posts = session.exec(select(Post).where(Post.id.in_(list(post_ids)))).all()  # type: ignore[union-attr]
     approval_ids = [p.approval_id for p in posts if p.approval_id is not None]
-    approvals = (
+    approved = (
         session.exec(select(Approval).where(Approval.id.in_(approval_ids))).all()  # type: ignore[union-attr]
-        if approval_ids
+        if approval_ids and approvals
         else []
     )
     account_ids = sorted({p.account_id for p in posts})
     accounts = session.exec(select(Account).where(Account.id.in_(account_ids))).all()  # type: ignore[union-attr]
     # The identity map holds objects weakly: keep them for the transaction.
-    session.info.setdefault("prefetched", []).extend([*posts, *approvals, *accounts])
+    session.info.setdefault("prefetched", []).extend([*posts, *approved, *accounts])
 
 
 def _release(post: Post) -> None:
