@@ -20,6 +20,7 @@ import email.policy
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -106,6 +107,16 @@ class _DropConnection(Exception):
     """Raised inside a handler run to close the socket without answering."""
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that vanishes mid-request (a daemon killed by a crash test) is expected:
+    it is not printed as a traceback. Anything else still is."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakePlatform:
     """Base of every platform fake. Use as a context manager or call start()/stop()."""
 
@@ -156,7 +167,7 @@ class FakePlatform:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         # A short poll interval keeps stop() (and so each test's teardown) quick.
         self._thread = threading.Thread(

@@ -74,6 +74,39 @@ def test_status_lists_daemons_next_posts_and_posts_needing_a_person(env):
     assert code == 0 and "Daemons alive: 1" in text and "[unknown]" in text
 
 
+def test_status_shows_a_post_whose_daemon_stopped_while_publishing_it(env):
+    from scheduler import lifecycle
+    from scheduler.models import Post, PostState
+
+    with LedgerPlatform() as fake:
+        account = add_account(env, "news", api_base=fake.base_url)
+        post_id = add_scheduled_post(env, account, "Caught mid-send", datetime.now(UTC))
+        busy_id = add_scheduled_post(env, account, "Going out now", datetime.now(UTC))
+        # One daemon claimed a post and died (its lease ran out); another is sending one.
+        for pid, owner, lease in ((post_id, "gone-daemon", -1), (busy_id, "live-daemon", 2)):
+            with env.write() as session:
+                post = session.get(Post, pid)
+                assert post is not None
+                post.lease_owner = owner
+                post.lease_expires_at = datetime.now(UTC) + timedelta(minutes=lease)
+                lifecycle.transition(
+                    session,
+                    post,
+                    PostState.PUBLISHING,
+                    action="claim",
+                    actor="daemon",
+                    now=datetime.now(UTC),
+                )
+
+        code, out = run("status", "--json")
+        assert code == 0
+        notes = {p["id"]: p["note"] for p in json.loads(out)["publishing"]}
+        assert "gone-daemon" in notes[post_id] and "stopped" in notes[post_id]
+        assert "live-daemon" in notes[busy_id] and "lease runs to" in notes[busy_id]
+        code, text = run("status")
+        assert code == 0 and "Being published (2):" in text
+
+
 def test_send_it_settles_an_unknown_post_and_it_is_sent_without_asking_again(env):
     with LedgerPlatform() as fake:
         post_id = unknown_post(env, fake)

@@ -144,6 +144,12 @@ def status_command(ctx: _CommandContext, as_json: bool, next_count: int) -> None
     for p in report["next"]:
         click.echo(f"  post {p['id']:>6}  {p['due']:<24} {p['account']:<16} {p['text']}")
     click.echo("")
+    in_flight = report["publishing"]
+    if in_flight:
+        click.echo(f"Being published ({len(in_flight)}):")
+        for p in in_flight:
+            click.echo(f"  post {p['id']:>6}  {p['account']}: {p['note']}")
+        click.echo("")
     attention = report["attention"]
     click.echo(f"Needing a person ({len(attention)}):")
     for p in attention:
@@ -166,6 +172,25 @@ def status_report(store: Any, *, next_count: int = 10) -> dict[str, Any]:
         descending=True,
         limit=500,
     )
+    publishing = services.list_posts(
+        store, states=[PostState.PUBLISHING], order_by="updated_at", limit=500
+    )
+    now = store.now()
+    in_flight = []
+    for post in publishing:
+        expires = post.lease_expires_at
+        if expires is not None and expires > now:
+            note = (
+                f"by {post.lease_owner or 'a daemon'}, its lease runs to "
+                f"{_local(expires, post.timezone)}"
+            )
+        else:
+            note = (
+                f"its daemon ({post.lease_owner or 'unknown'}) stopped while publishing it; "
+                "the next daemon running asks the platform whether it went out before "
+                "sending anything"
+            )
+        in_flight.append({"id": post.id, "account": post.account, "note": note})
     next_posts = []
     for post in upcoming:
         first_line = post.text.splitlines()[0] if post.text else ""
@@ -181,6 +206,7 @@ def status_report(store: Any, *, next_count: int = 10) -> dict[str, Any]:
     return {
         "daemons": [s.__dict__ for s in daemon_statuses(store)],
         "next": next_posts,
+        "publishing": in_flight,
         "attention": [
             {
                 "id": post.id,
