@@ -107,6 +107,18 @@ def test_status_shows_a_post_whose_daemon_stopped_while_publishing_it(env):
         assert code == 0 and "Being published (2):" in text
 
 
+def test_daemon_once_counts_a_post_held_for_lateness_as_needing_a_person(env):
+    with LedgerPlatform() as fake:
+        account = add_account(env, "news", api_base=fake.base_url)
+        late = add_scheduled_post(env, account, "Too late", datetime.now(UTC) - timedelta(hours=2))
+
+        result = CliRunner().invoke(cli, ["daemon", "--once"], catch_exceptions=False)
+
+    assert result.exit_code == 0, result.output
+    assert post_row(env, late).state == "held"
+    assert "published 0 post(s); 1 need a person" in result.output
+
+
 def test_send_it_settles_an_unknown_post_and_it_is_sent_without_asking_again(env):
     with LedgerPlatform() as fake:
         post_id = unknown_post(env, fake)

@@ -103,7 +103,8 @@ def daemon_command(ctx: _CommandContext, once: bool, log_format: str, workers: i
     daemon = Daemon(ctx.store, settings=DaemonSettings(publish_workers=workers))
     if once:
         results = daemon.run_once()
-        problems = [r for r in results if r.kind in ("failed", "unknown")]
+        # Held (too late), sent back to review, failed or unknown: each waits for someone.
+        problems = [r for r in results if r.kind in ("failed", "unknown", "held", "in_review")]
         published = sum(1 for r in results if r.kind == "published")
         logging.getLogger("gatepost.daemon").info(
             "published %d post(s); %d need a person", published, len(problems)
