@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connectors.base import AccountConfig, Connector, MediaItem, PublishRequest, Receipt
 from connectors.errors import (
@@ -453,7 +453,12 @@ class Publisher:
             posts = session.exec(
                 select(Post).where(Post.id.in_(list(post_ids)))  # type: ignore[union-attr]
             ).all()
-            accounts: dict[int, Account] = {}
+            account_ids = sorted({p.account_id for p in posts})
+            accounts: dict[int, Account] = {
+                a.id: a
+                for a in session.exec(select(Account).where(col(Account.id).in_(account_ids)))
+                if a.id is not None
+            }
             last_outcomes = last_attempt_outcomes(
                 session, [p.id for p in posts if p.id is not None and p.attempt_count]
             )
@@ -466,10 +471,9 @@ class Publisher:
                     continue
                 if post.lease_owner and post.lease_expires_at and post.lease_expires_at > now:
                     continue
-                account = accounts.get(post.account_id) or session.get(Account, post.account_id)
+                account = accounts.get(post.account_id)
                 if account is None:
                     continue
-                accounts[post.account_id] = account
                 ready.append((post, account))
             reasons = self._gate_reasons(session, ready, now)
             for (post, _), reason in zip(ready, reasons, strict=True):

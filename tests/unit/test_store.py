@@ -91,6 +91,8 @@ def test_sqlite_is_set_up_for_two_processes(sqlite_store: Store) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        # Commits reach the disk before they return (2 = FULL): a claim survives a power cut.
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
 
 
 def test_sqlite_write_transactions_begin_immediate(sqlite_store: Store) -> None:
