@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -25,6 +25,9 @@ from tui.commands.assets import register as register_asset_commands
 from tui.commands.check import check_command
 from tui.commands.credentials import register as register_credential_commands
 from tui.commands.daemon import register as register_daemon_commands
+
+if TYPE_CHECKING:
+    from scheduler.daemon import DaemonSettings
 
 DEMO_DATABASE = "demo.sqlite3"
 DEMO_OUTBOX = "demo-outbox"
@@ -180,25 +183,62 @@ def demo(fresh: bool, open_tui: bool | None) -> None:
 def _open_demo_app(store: Store, as_login: str | None) -> None:
     """The terminal app on the demo database, as the demo's author unless `--as` says,
     with the publishing daemon running inside it (in its own threads)."""
+    from scheduler.daemon import DaemonSettings
+    from scheduler.demo import AUTHOR
+
+    actor = services.resolve_actor(store, as_login or AUTHOR)
+    # A quick sync and heartbeat, so the demo shows changes within seconds.
+    settings = DaemonSettings(sync_seconds=5.0, heartbeat_seconds=2.0)
+    _run_app(store, actor, demo=True, daemon_settings=settings)
+
+
+def _run_app(
+    store: Store, actor: Actor, *, demo: bool, daemon_settings: DaemonSettings | None
+) -> None:
+    """Run the terminal app as ``actor``; with ``daemon_settings``, a publishing daemon
+    runs inside it (in its own threads) until the app closes."""
     import logging
 
     from textual.logging import TextualHandler
 
-    from scheduler.daemon import Daemon, DaemonSettings
-    from scheduler.demo import AUTHOR
+    from scheduler.daemon import Daemon
     from tui.app import GatepostApp
 
-    actor = services.resolve_actor(store, as_login or AUTHOR)
     # The daemon logs a line per event; on the terminal it would write over the app, so
     # its lines go to Textual's log (`textual console` shows them) instead.
     logging.basicConfig(level=logging.INFO, handlers=[TextualHandler()], force=True)
-    # A quick sync and heartbeat, so the demo shows changes within seconds.
-    settings = DaemonSettings(sync_seconds=5.0, heartbeat_seconds=2.0)
+    factory = None
+    if daemon_settings is not None:
+        settings = daemon_settings
 
-    def daemon(on_event: Any) -> Daemon:
-        return Daemon(store, on_event=on_event, settings=settings)
+        def factory(on_event: Any) -> Daemon:
+            return Daemon(store, on_event=on_event, settings=settings)
 
-    GatepostApp(store, actor, demo=True, daemon_factory=daemon).run()
+    GatepostApp(store, actor, demo=demo, daemon_factory=factory).run()
+
+
+@cli.command("app")
+@click.option(
+    "--daemon/--no-daemon",
+    "with_daemon",
+    default=False,
+    help="Also publish due posts from inside the app (for a one-machine set-up; "
+    "normally `gatepost daemon` runs as a service).",
+)
+@pass_ctx
+def app_command(ctx: Context, with_daemon: bool) -> None:
+    """Open the terminal app on your database, as you."""
+    from scheduler.daemon import DaemonSettings
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        _fail("the app needs a terminal; the other commands work without one")
+    actor = ctx.actor()
+    _run_app(
+        ctx.store,
+        actor,
+        demo=services.is_demo(ctx.store),
+        daemon_settings=DaemonSettings() if with_daemon else None,
+    )
 
 
 @cli.group()

@@ -49,6 +49,14 @@ from tui.widgets.schedule_picker import SchedulePicker
 CHECK_DELAY = 0.3
 
 
+#: Said when there is nowhere to post yet (a new database).
+NO_ACCOUNTS = (
+    "There is no account to post to yet. An admin adds one on the command line, "
+    "e.g. `gatepost accounts add news --platform outbox --option dir=$HOME/outbox` "
+    "(README: Connecting real accounts)."
+)
+
+
 @dataclass(frozen=True)
 class ComposeData:
     """What the screen loads before the author can write."""
@@ -395,6 +403,8 @@ class ComposeScreen(Screen[int | None]):
             if chosen is not None:
                 with self.prevent(Select.Changed):
                     select.value = chosen
+            elif not data.accounts:
+                self.notify(NO_ACCOUNTS, title="No accounts yet", severity="warning", timeout=12)
             self._title()
             self._show_images()
         self.loaded = True
@@ -624,7 +634,10 @@ class ComposeScreen(Screen[int | None]):
             return
         content = self.content()
         if not content.account:
-            self.notify("Choose the account to post to.", title="No account", severity="error")
+            if not self.accounts:
+                self.notify(NO_ACCOUNTS, title="No accounts yet", severity="error", timeout=12)
+            else:
+                self.notify("Choose the account to post to.", title="No account", severity="error")
             return
         counters = self.query_one("#compose-counters", CounterBar)
         if submit and counters.first_over:

@@ -308,6 +308,13 @@ class QueueScreen(Screen[None]):
         noun = "post" if event.total == 1 else "posts"
         self._set_label("#queue-count", "$value", f"{event.total:,} {noun}")
         if event.total == 0:
+            table = self.query_one("#queue-table", VirtualTable)
+            unfiltered = not self.query_one("#queue-filter", Input).value and (
+                self.query_state == QueueQuery()
+            )
+            table.empty_message = (
+                "No posts yet: n writes the first one." if unfiltered else "No posts match."
+            )
             self._show_detail(None)
 
     @on(VirtualTable.RowHighlighted)
