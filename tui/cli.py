@@ -127,6 +127,10 @@ def init(ctx: Context) -> None:
     user = services.init_database(ctx.store)
     click.echo(f"Database ready: {ctx.store.describe()}")
     click.echo(f"{user.login} is an admin.")
+    click.echo(
+        "Next: add people (gatepost users add), an account (gatepost accounts add), "
+        "then open the app: gatepost app"
+    )
 
 
 @cli.command()

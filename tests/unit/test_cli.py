@@ -67,6 +67,7 @@ def test_walk_through_from_a_shell(tmp_path: Path) -> None:
     done = run("ada", "init")
     assert done.returncode == 0, done.stderr
     assert "ada is an admin" in done.stdout
+    assert "gatepost app" in done.stdout  # what to do next
     assert run("ada", "users", "add", "alice", "--role", "author").returncode == 0
     assert run("ada", "users", "add", "bob", "--role", "approver").returncode == 0
     added = run(
