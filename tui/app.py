@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -27,6 +30,7 @@ from scheduler.errors import GatepostError
 from scheduler.store import Store
 from scheduler.views import Actor, UserView
 from tui.bridge import DaemonBridge
+from tui.hangup import HangupWatch
 from tui.messages import DaemonHeartbeat, DaemonReported
 from tui.screens.accounts import AccountsScreen
 from tui.screens.assets import AssetsScreen
@@ -126,6 +130,7 @@ class GatepostApp(App[None]):
         self.bridge = DaemonBridge(self)
         self._last_heartbeat: datetime | None = None
         self._reload_pending = False
+        self._hangup: HangupWatch | None = None
         self.views: list[tuple[str, str, str]] = []
         for mode, key, label, screen_class in VIEWS:
             self.views.append((mode, key, label))
@@ -142,6 +147,21 @@ class GatepostApp(App[None]):
         self.set_interval(self.status_interval, self.refresh_status)
         if self.daemon_factory is not None:
             self.start_daemon()
+        if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
+            self._watch_terminal(sys.__stdin__.fileno())
+
+    def _watch_terminal(self, fd: int) -> None:
+        """End the process when the terminal goes (see :mod:`tui.hangup`)."""
+        self._hangup = HangupWatch(fd, self._terminal_gone).start()
+        signal.signal(signal.SIGHUP, lambda *_: self._hangup.trigger())
+
+    def _terminal_gone(self) -> None:
+        # From the watch's thread: the UI thread may be stuck writing to the dead
+        # terminal, so stop the daemon here (it finishes or hands back the post in
+        # flight) and end the process without waiting for the UI.
+        if self.daemon is not None:
+            self.daemon.stop()
+        os._exit(129)
 
     def start_daemon(self) -> None:
         assert self.daemon_factory is not None
@@ -150,6 +170,8 @@ class GatepostApp(App[None]):
         self.run_worker(daemon.start, thread=True, group="daemon", exit_on_error=False)
 
     async def on_unmount(self) -> None:
+        if self._hangup is not None:
+            self._hangup.stop()
         if self.daemon is not None:
             # Stopping waits for the post in flight (a few seconds at most): off the UI
             # thread, so the screen can still be torn down meanwhile.
