@@ -211,6 +211,9 @@ def _run_app(
     # The daemon logs a line per event; on the terminal it would write over the app, so
     # its lines go to Textual's log (`textual console` shows them) instead.
     logging.basicConfig(level=logging.INFO, handlers=[TextualHandler()], force=True)
+    # APScheduler's own lines (job added, scheduler shut down...) are noise here, and the
+    # last of them would land on the terminal after the app has closed.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     factory = None
     if daemon_settings is not None:
         settings = daemon_settings
