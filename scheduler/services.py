@@ -875,6 +875,7 @@ def get_post(store: Store, post_id: int) -> PostView:
 
 
 def _post_filters(
+    store: Store,
     states: Iterable[str | PostState] | None,
     account: str | int | None,
     text: str | None,
@@ -899,7 +900,13 @@ def _post_filters(
             )
     if text:
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(col(Post.text).ilike(f"%{escaped}%", escape="\\"))
+        pattern = f"%{escaped}%"
+        if store.is_sqlite:
+            # SQLite's LIKE already ignores case (for ASCII, as its lower() does), so
+            # ILIKE's lower() on every row would only double the cost of the scan.
+            conditions.append(col(Post.text).like(pattern, escape="\\"))
+        else:
+            conditions.append(col(Post.text).ilike(pattern, escape="\\"))
     if author:
         conditions.append(Post.author == author)
     return conditions
@@ -931,7 +938,7 @@ def list_posts(
         raise InvalidInput(f"a page holds 1 to {MAX_PAGE} posts")
     if offset < 0:
         raise InvalidInput("the offset cannot be negative")
-    conditions = _post_filters(states, account, text, author)
+    conditions = _post_filters(store, states, account, text, author)
     with store.read() as session:
         # Deferred join: page through narrow (id, key) rows first, then load the page's
         # 100 posts, so a deep offset skips index entries rather than whole posts.
@@ -967,7 +974,7 @@ def count_posts(
     author: str | None = None,
 ) -> int:
     """How many posts :func:`list_posts` would page through with the same filters."""
-    conditions = _post_filters(states, account, text, author)
+    conditions = _post_filters(store, states, account, text, author)
     with store.read() as session:
         return int(session.exec(select(func.count()).select_from(Post).where(*conditions)).one())
 
