@@ -552,25 +552,15 @@ class Publisher:
                 if problem is None:
                     going.append((post, account, cand))
                     continue
-                # The content no longer matches its approval: back to review.
                 if not cand.ambiguous:
                     post.attempt_count -= 1
-                _release(post)
-                lifecycle.transition(
-                    session,
-                    post,
-                    S.IN_REVIEW,
-                    action="recheck",
-                    actor=DAEMON_ACTOR,
-                    now=now,
-                    reason="its content no longer matches what was approved",
-                )
                 results.append(
-                    PublishResult(
-                        cand.post_id,
-                        "in_review",
-                        "content no longer matches what was approved",
-                        account=account.name,
+                    _back_to_review(
+                        session,
+                        post,
+                        account,
+                        "its content no longer matches what was approved",
+                        now,
                     )
                 )
             keys = {
@@ -649,17 +639,7 @@ class Publisher:
             )
             return PublishResult(post_id, "held", reason, account=account.name)
         if cand.gate_reason:
-            _release(post)
-            lifecycle.transition(
-                session,
-                post,
-                S.IN_REVIEW,
-                action="recheck",
-                actor=DAEMON_ACTOR,
-                now=now,
-                reason=cand.gate_reason,
-            )
-            return PublishResult(post_id, "in_review", cand.gate_reason, account=account.name)
+            return _back_to_review(session, post, account, cand.gate_reason, now)
         paused = self.paused_until(account.id or 0, now)
         if paused is not None:
             message = (
@@ -1419,6 +1399,17 @@ def _prefetch(session: Session, post_ids: Sequence[int], *, approvals: bool = Tr
     accounts = session.exec(select(Account).where(Account.id.in_(account_ids))).all()  # type: ignore[union-attr]
     # The identity map holds objects weakly: keep them for the transaction.
     session.info.setdefault("prefetched", []).extend([*posts, *approved, *accounts])
+
+
+def _back_to_review(
+    session: Session, post: Post, account: Account, reason: str, now: datetime
+) -> PublishResult:
+    """Send a claimed post back to review: the gate, or its approval, says it may not go."""
+    _release(post)
+    lifecycle.transition(
+        session, post, S.IN_REVIEW, action="recheck", actor=DAEMON_ACTOR, now=now, reason=reason
+    )
+    return PublishResult(post.id or 0, "in_review", reason, account=account.name)
 
 
 def _release(post: Post) -> None:
