@@ -41,8 +41,9 @@ import sqlalchemy as sa
 
 from connectors.base import AccountConfig, Connector
 from scheduler import clock as clockmod
-from scheduler.models import DaemonHeartbeat, Post, PostState
+from scheduler.models import AuditEvent, DaemonHeartbeat, Post, PostState
 from scheduler.publishing import (
+    DAEMON_ACTOR,
     ConnectorFactory,
     FrequencyLookup,
     FrequencyRule,
@@ -58,6 +59,7 @@ log = logging.getLogger("gatepost.daemon")
 
 posts_table: sa.Table = Post.__table__  # type: ignore[attr-defined]
 heartbeats_table: sa.Table = DaemonHeartbeat.__table__  # type: ignore[attr-defined]
+_audit: sa.Table = AuditEvent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class DaemonSettings:
     batch: int = 20
     lease_seconds: float = 120.0
     sync_seconds: float = 30.0
+    watch_seconds: float = 1.0
     heartbeat_seconds: float = 5.0
     horizon: timedelta = timedelta(hours=6)
     max_jobs: int = 20_000
@@ -325,6 +328,7 @@ class Daemon:
         self._clock_used = False
         self._started_at: datetime | None = None
         self._published = 0
+        self._seen_seq = 0  # the last audit event the watch has looked at
         self._count_lock = threading.Lock()
         self._stopped = threading.Event()
         self._running = False
@@ -361,6 +365,8 @@ class Daemon:
         s = self.settings
         self.clock.every(heartbeat_job, [self.id], "heartbeat", s.heartbeat_seconds)
         self.clock.every(sync_job, [self.id], "sync", s.sync_seconds)
+        self._seen_seq = self._audit_seq()
+        self.clock.every(watch_job, [self.id], "watch", s.watch_seconds)
         self.clock.start()
         self._running = True
         self._emit(DaemonEvent("started", f"daemon {self.id} started", daemon_id=self.id))
@@ -389,6 +395,32 @@ class Daemon:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until :meth:`stop` has finished; ``True`` if it has."""
         return self._stopped.wait(timeout)
+
+    def _audit_seq(self) -> int:
+        with self.store.read() as session:
+            seq = session.execute(sa.select(sa.func.max(_audit.c.seq))).scalar()
+        return int(seq or 0)
+
+    def watch(self) -> None:
+        """Sync now if someone else (another process or machine) changed posts since
+        the last look: every change is an audit event, so this reads only the events
+        that are new. The daemons' own events do not count. A post approved for right
+        now elsewhere goes out within a second or two, not at the next periodic sync."""
+        if not self._running:
+            return
+        e = _audit.c
+        with self.store.read() as session:
+            top, others = session.execute(
+                sa.select(
+                    sa.func.max(e.seq),
+                    sa.func.count().filter(e.actor != DAEMON_ACTOR),
+                ).where(e.seq > self._seen_seq)
+            ).one()
+        if top is None:
+            return
+        self._seen_seq = int(top)
+        if others:
+            self.wake()
 
     def wake(self) -> None:
         """Re-read the posts table now (call after scheduling or changing a post)."""
@@ -610,6 +642,16 @@ def sync_job(daemon_id: str) -> None:
     daemon = clockmod.find_owner(daemon_id)
     if daemon is not None:
         daemon.sync()
+
+
+def watch_job(daemon_id: str) -> None:
+    """Look for changes made elsewhere, for daemon ``daemon_id``."""
+    daemon = clockmod.find_owner(daemon_id)
+    if daemon is not None:
+        try:
+            daemon.watch()
+        except Exception:  # the periodic sync is still there as the safety net
+            log.exception("watching for changes failed")
 
 
 def heartbeat_job(daemon_id: str) -> None:

@@ -214,3 +214,54 @@ def test_a_daemon_stopped_and_started_again_keeps_publishing(live_store, fake, e
     finally:
         daemon.stop()
     assert len(fake.posts) == 1
+
+
+def test_a_post_approved_elsewhere_goes_out_without_waiting_for_the_periodic_sync(
+    live_store, fake, events
+):
+    # Another process (a person's app, another machine) approves a post for right now;
+    # nobody wakes this daemon, and its periodic sync is a minute away.
+    settings = DaemonSettings(
+        publish_workers=2, sync_seconds=60, watch_seconds=0.2, heartbeat_seconds=1
+    )
+    account = add_account(live_store, "news", api_base=fake.base_url)
+    daemon = make_daemon(live_store, events, settings=settings)
+    daemon.start()
+    try:
+        time.sleep(0.5)  # the first sync has run
+        elsewhere = Store(live_store.url)
+        try:
+            post_id = add_scheduled_post(
+                elsewhere, account, "Approved elsewhere", datetime.now(UTC)
+            )
+        finally:
+            elsewhere.dispose()
+        published = events.wait_for("published", post_id, timeout=5)
+    finally:
+        daemon.stop()
+    assert (published.at - post_row(live_store, post_id).scheduled_at).total_seconds() < 3
+    assert [p["text"] for p in fake.posts] == ["Approved elsewhere"]
+
+
+def test_the_daemons_own_publishing_does_not_make_it_sync_again(live_store, fake, events):
+    settings = DaemonSettings(
+        publish_workers=2, sync_seconds=60, watch_seconds=0.1, heartbeat_seconds=1
+    )
+    account = add_account(live_store, "news", api_base=fake.base_url)
+    post_id = add_scheduled_post(live_store, account, "Mine", datetime.now(UTC))
+    daemon = make_daemon(live_store, events, settings=settings)
+    syncs: list[float] = []
+    original = daemon.sync
+
+    def counting_sync() -> None:
+        syncs.append(time.monotonic())
+        original()
+
+    daemon.sync = counting_sync  # type: ignore[method-assign]
+    daemon.start()
+    try:
+        events.wait_for("published", post_id)
+        time.sleep(0.6)  # several looks by the watch after the daemon's own events
+    finally:
+        daemon.stop()
+    assert len(syncs) == 1  # the first sync only
