@@ -989,6 +989,13 @@ def count_by_state(store: Store) -> dict[PostState, int]:
     return counts
 
 
+def last_change(store: Store) -> int:
+    """A number that grows with every change anyone makes (the audit log's last event):
+    a view that saw another number than last time has something new to show."""
+    with store.read() as session:
+        return int(session.exec(select(func.max(AuditEvent.seq))).one() or 0)
+
+
 def review_inbox(
     store: Store, actor: Actor, *, offset: int = 0, limit: int = 100
 ) -> list[PostView]:

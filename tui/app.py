@@ -131,6 +131,7 @@ class GatepostApp(App[None]):
         self._last_heartbeat: datetime | None = None
         self._reload_pending = False
         self._hangup: HangupWatch | None = None
+        self._seen_change: int | None = None
         self.views: list[tuple[str, str, str]] = []
         for mode, key, label, screen_class in VIEWS:
             self.views.append((mode, key, label))
@@ -273,16 +274,24 @@ class GatepostApp(App[None]):
             counts = {state.value: number for state, number in by_state.items()}
             # Heartbeats in the database cover a daemon in this app and one elsewhere.
             beats = [d.last_beat for d in daemon_statuses(self.store) if d.stopped_at is None]
-            self.call_from_thread(self._status_read, counts, max(beats, default=None))
+            change = services.last_change(self.store)
+            self.call_from_thread(self._status_read, counts, max(beats, default=None), change)
 
         self.run_worker(read, thread=True, group="status", exclusive=True, exit_on_error=False)
 
-    def _status_read(self, counts: dict[str, int], last_beat: datetime | None) -> None:
+    def _status_read(
+        self, counts: dict[str, int], last_beat: datetime | None, change: int = 0
+    ) -> None:
         if last_beat is not None and (
             self._last_heartbeat is None or last_beat > self._last_heartbeat
         ):
             self._last_heartbeat = last_beat
         self.publish_status(counts)
+        # Someone else (another person's app, a daemon elsewhere) changed something:
+        # the views show it within one status interval.
+        if self._seen_change is not None and change != self._seen_change:
+            self._reload_views()
+        self._seen_change = change
 
     def on_daemon_heartbeat(self, message: DaemonHeartbeat) -> None:
         # The store's clock, not the event's: ages are measured against store.now().

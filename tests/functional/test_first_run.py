@@ -26,8 +26,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.dispose()
 
 
-def _app(store: Store) -> GatepostApp:
-    return GatepostApp(store, services.resolve_actor(store), demo=False)
+def _app(store: Store, **options: float) -> GatepostApp:
+    return GatepostApp(store, services.resolve_actor(store), demo=False, **options)  # type: ignore[arg-type]
 
 
 async def test_an_empty_queue_says_how_to_write_the_first_post(store: Store) -> None:
@@ -66,3 +66,20 @@ def test_the_app_command_needs_a_terminal(store: Store, monkeypatch: pytest.Monk
     result = CliRunner().invoke(cli, ["app"])
     assert result.exit_code == 1
     assert "the app needs a terminal" in result.output
+
+
+async def test_a_post_written_in_another_app_appears_in_the_open_queue(store: Store) -> None:
+    admin = services.resolve_actor(store)
+    services.add_account(store, admin, name="news", platform="outbox")
+    app = _app(store, status_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        table = app.screen.query_one("#queue-table", VirtualTable)
+        await wait_until(pilot, lambda: table.total == 0)
+        # Someone else's app: its own connection to the same database.
+        elsewhere = Store(store.url)
+        try:
+            services.create_post(elsewhere, admin, account="news", text="Written elsewhere")
+        finally:
+            elsewhere.dispose()
+        await wait_until(pilot, lambda: table.total == 1, timeout=5)
