@@ -148,7 +148,12 @@ class GatepostApp(App[None]):
         self.set_interval(self.status_interval, self.refresh_status)
         if self.daemon_factory is not None:
             self.start_daemon()
-        if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
+        if (
+            not self.is_headless
+            and hasattr(signal, "SIGHUP")  # not on Windows
+            and sys.__stdin__ is not None
+            and sys.__stdin__.isatty()
+        ):
             self._watch_terminal(sys.__stdin__.fileno())
 
     def _watch_terminal(self, fd: int) -> None:
