@@ -22,7 +22,6 @@ code decides the class:
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,7 +55,14 @@ from connectors.http import (
     retry_at_from,
     send,
 )
-from connectors.limits import int_option, media_problems, raise_if_invalid, text_problems
+from connectors.limits import (
+    comparable_text,
+    count_characters,
+    int_option,
+    media_problems,
+    raise_if_invalid,
+    text_problems,
+)
 from connectors.routing import route_public_hosts
 
 FACEBOOK_HOSTS = ("graph.facebook.com", "www.facebook.com")
@@ -95,11 +101,7 @@ def count_text(text: str, limit: int) -> TextMeasure:
 
     The connector's ``measure`` and ``connectors.measure_text`` both count with this.
     """
-    return TextMeasure(len(unicodedata.normalize("NFC", text)), limit)
-
-
-def _comparable(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    return count_characters(text, limit)
 
 
 def regain_access_at(headers: Mapping[str, str], *, now: datetime | None = None) -> datetime:
@@ -301,10 +303,10 @@ class FacebookConnector:
         Posts older than ``request.attempted_at`` (less ``CLOCK_SLACK``) are not asked
         for. Returns ``None`` when none of the latest ``LOOKUP_DEPTH`` matches.
         """
-        wanted = _comparable(request.text)
+        wanted = comparable_text(request.text)
         oldest = request.attempted_at - CLOCK_SLACK if request.attempted_at else None
         for post in self._recent_posts(oldest):
-            same_text = _comparable(str(post.get("message", ""))) == wanted
+            same_text = comparable_text(str(post.get("message", ""))) == wanted
             if same_text and _photo_count(post) == len(request.media):
                 post_id = str(post["id"])
                 published = _graph_time(post.get("created_time")) or datetime.now(UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
 from connectors.base import MediaItem, Problem, TextMeasure
@@ -86,3 +87,15 @@ def int_option(options: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConnectorError(f"account option {name!r} must be a positive whole number")
     return value
+
+
+def count_characters(text: str, limit: int) -> TextMeasure:
+    """Count the characters of ``text`` as readers see it (NFC-normalised) against
+    ``limit`` (LinkedIn and Facebook count this way)."""
+    return TextMeasure(len(unicodedata.normalize("NFC", text)), limit)
+
+
+def comparable_text(text: str) -> str:
+    """``text`` NFC-normalised with its white space collapsed: how a lookup compares a
+    post's text with what a platform gives back."""
+    return " ".join(unicodedata.normalize("NFC", text).split())

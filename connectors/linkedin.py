@@ -15,7 +15,6 @@ and ``#hashtags`` as they are so they still link.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,7 +34,14 @@ from connectors.base import (
 )
 from connectors.errors import AuthExpired, ConnectorError, CredentialsError, Permanent, Transient
 from connectors.http import new_session, quiet_http_debug_logs, send
-from connectors.limits import int_option, media_problems, raise_if_invalid, text_problems
+from connectors.limits import (
+    comparable_text,
+    count_characters,
+    int_option,
+    media_problems,
+    raise_if_invalid,
+    text_problems,
+)
 from connectors.routing import route_public_hosts
 
 LINKEDIN_HOSTS = ("api.linkedin.com", "www.linkedin.com")
@@ -100,11 +106,7 @@ def count_text(text: str, limit: int) -> TextMeasure:
 
     The connector's ``measure`` and ``connectors.measure_text`` both count with this.
     """
-    return TextMeasure(len(unicodedata.normalize("NFC", text)), limit)
-
-
-def _comparable(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    return count_characters(text, limit)
 
 
 def _json_object(response: requests.Response, *, platform: str) -> dict[str, Any]:
@@ -329,7 +331,7 @@ class LinkedInConnector:
         ``CLOCK_SLACK``) are not candidates. Returns ``None`` when none of the latest
         ``LOOKUP_DEPTH`` matches.
         """
-        wanted = _comparable(request.text)
+        wanted = comparable_text(request.text)
         oldest = request.attempted_at - CLOCK_SLACK if request.attempted_at else None
         for post in self._recent_posts():
             created = datetime.fromtimestamp(
@@ -339,7 +341,9 @@ class LinkedInConnector:
                 return None
             if post.get("lifecycleState", "PUBLISHED") != "PUBLISHED":
                 continue
-            same_text = _comparable(unescape_commentary(str(post.get("commentary", "")))) == wanted
+            same_text = (
+                comparable_text(unescape_commentary(str(post.get("commentary", "")))) == wanted
+            )
             if same_text and _image_count(post) == len(request.media):
                 urn = str(post["id"])
                 return Receipt(urn, self._url(urn), created)
