@@ -238,7 +238,7 @@ class CalendarScreen(Screen[None]):
         sunday = week.monday + timedelta(days=6)
         self.query_one("#calendar-week", Label).update(
             f"Week of {week.monday:%a %d %b} – {sunday:%a %d %b %Y} · "
-            f"{week.account.timezone} · {len(week.posts)} posts"
+            f"{week.account.timezone} · {len(week.posts)} post{'' if len(week.posts) == 1 else 's'}"
         )
         grid.clear(columns=True)
         grid.add_column("", key="hour", width=5)
