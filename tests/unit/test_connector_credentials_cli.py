@@ -96,8 +96,8 @@ def test_connect_bluesky_wrong_password(env: dict[str, str], bluesky: FakeBluesk
     assert stored(env, "uni-bsky") is None
 
 
-def test_connect_mastodon(env: dict[str, str], mastodon: FakeMastodon) -> None:
-    add_account(env, "uni-masto", "mastodon", "@comms@127.0.0.1", mastodon.base_url)
+def connect_mastodon(env: dict[str, str], mastodon: FakeMastodon, name: str) -> Result:
+    """`accounts connect NAME`, with a person approving the app and typing the code."""
     read_fd, write_fd = os.pipe()
 
     def person() -> None:
@@ -115,8 +115,14 @@ def test_connect_mastodon(env: dict[str, str], mastodon: FakeMastodon) -> None:
     helper = threading.Thread(target=person)
     helper.start()
     with os.fdopen(read_fd, "rb") as stdin:
-        result = gatepost(env, "accounts", "connect", "uni-masto", input=stdin)
+        result = gatepost(env, "accounts", "connect", name, input=stdin)
     helper.join()
+    return result
+
+
+def test_connect_mastodon(env: dict[str, str], mastodon: FakeMastodon) -> None:
+    add_account(env, "uni-masto", "mastodon", "@comms@127.0.0.1", mastodon.base_url)
+    result = connect_mastodon(env, mastodon, "uni-masto")
     assert result.exit_code == 0, result.output
     assert "/oauth/authorize?" in result.output
     assert "Connected uni-masto (mastodon) as comms." in result.output
@@ -128,6 +134,29 @@ def test_connect_mastodon(env: dict[str, str], mastodon: FakeMastodon) -> None:
     )
     make_connector(config).publish(PublishRequest(text="via the CLI", idempotency_key="k"))
     assert mastodon.posts[0]["text"] == "via the CLI"
+    assert "characters per post" not in result.output  # the instance allows Mastodon's 500
+
+
+def test_connecting_mastodon_adopts_the_instances_own_limit(env: dict[str, str]) -> None:
+    with FakeMastodon(max_characters=1000) as mastodon:
+        add_account(env, "uni-masto", "mastodon", "@comms@127.0.0.1", mastodon.base_url)
+        result = connect_mastodon(env, mastodon, "uni-masto")
+    assert result.exit_code == 0, result.output
+    assert "The instance allows 1000 characters per post" in result.output
+    shown = json.loads(gatepost(env, "accounts", "show", "uni-masto", "--json").output)
+    assert shown["options"]["max_chars"] == "1000"
+
+
+def test_connecting_mastodon_when_its_limits_cannot_be_read_still_connects(
+    env: dict[str, str], mastodon: FakeMastodon
+) -> None:
+    add_account(env, "uni-masto", "mastodon", "@comms@127.0.0.1", mastodon.base_url)
+    mastodon.inject("500", path="/api/v2/instance")
+    result = connect_mastodon(env, mastodon, "uni-masto")
+    assert result.exit_code == 0, result.output
+    assert "Connected uni-masto (mastodon)" in result.output
+    assert "Could not read the instance's limits" in result.output
+    assert stored(env, "uni-masto") is not None
 
 
 def test_set_credentials_from_stdin(env: dict[str, str], mastodon: FakeMastodon) -> None:

@@ -119,6 +119,37 @@ def connect(ctx: _CommandContext, name: str, identifier: str | None) -> None:
     who = credentials.get("handle") or credentials.get("username") or account.handle
     click.echo(f"Connected {account.name} ({account.platform}) as {who}.")
     click.echo(f"Credentials are kept in {store.backend_name}.")
+    if account.platform == "mastodon":
+        _adopt_instance_limit(ctx, account, credentials)
+
+
+def _adopt_instance_limit(
+    ctx: _CommandContext, account: AccountView, credentials: Mapping[str, str]
+) -> None:
+    """Count the account's posts against its instance's own limit (many allow more than
+    Mastodon's 500 characters), unless the account sets ``max_chars`` itself."""
+    from connectors.mastodon import DEFAULT_MAX_CHARS
+
+    options = dict(account.options or {})
+    if "max_chars" in options:
+        return
+    try:
+        connector: Any = make_connector(_config(account, credentials))
+        connector.load_instance_limits()
+    except ConnectorError as exc:
+        click.echo(
+            f"Could not read the instance's limits ({exc.message}); posts count against "
+            f"{DEFAULT_MAX_CHARS} characters (the max_chars option changes that)."
+        )
+        return
+    limit = int(connector.max_chars)
+    if limit == DEFAULT_MAX_CHARS:
+        return
+    options["max_chars"] = str(limit)
+    services.update_account(ctx.store, ctx.actor(), account.name, options=options)
+    click.echo(
+        f"The instance allows {limit} characters per post: {account.name} now counts to that."
+    )
 
 
 @click.command("set-credentials")
