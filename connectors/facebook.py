@@ -96,12 +96,9 @@ def text_limit(options: Mapping[str, str]) -> int:
     return int_option(options, "text_limit", FACEBOOK_TEXT_LIMIT)
 
 
-def count_text(text: str, limit: int) -> TextMeasure:
-    """Count the characters of ``text`` as readers see it (NFC-normalised) against ``limit``.
-
-    The connector's ``measure`` and ``connectors.measure_text`` both count with this.
-    """
-    return count_characters(text, limit)
+#: Counts as readers see the text (NFC characters); ``measure`` and
+#: ``connectors.measure_text`` both count with this.
+count_text = count_characters
 
 
 def regain_access_at(headers: Mapping[str, str], *, now: datetime | None = None) -> datetime:

@@ -284,9 +284,7 @@ class GatepostApp(App[None]):
 
         self.run_worker(read, thread=True, group="status", exclusive=True, exit_on_error=False)
 
-    def _status_read(
-        self, counts: dict[str, int], last_beat: datetime | None, change: int = 0
-    ) -> None:
+    def _status_read(self, counts: dict[str, int], last_beat: datetime | None, change: int) -> None:
         if last_beat is not None and (
             self._last_heartbeat is None or last_beat > self._last_heartbeat
         ):

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import ListView
 
 from scheduler import services
@@ -43,13 +45,19 @@ def footer_actions(app: object) -> set[str]:
     return {active.binding.action for active in screen.active_bindings.values()}
 
 
+async def open_inbox(pilot: Pilot[Any]) -> ReviewScreen:
+    """Press 2 and wait for the review inbox to be shown and loaded."""
+    await pilot.press("2")
+    await settled(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, ReviewScreen)
+    return screen
+
+
 async def test_inbox_is_oldest_first_and_marks_each_finding(store: Store) -> None:
     app = demo_app(store, login="bob")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("2")
-        await settled(pilot)
-        screen = app.screen
-        assert isinstance(screen, ReviewScreen)
+        screen = await open_inbox(pilot)
         bob = services.resolve_actor(store, as_login="bob")
         assert [p.id for p in screen.posts] == [p.id for p in services.review_inbox(store, bob)]
         flagged = next(p for p in screen.posts if p.open_findings)
@@ -72,10 +80,7 @@ async def test_approver_signs_off_then_approves(store: Store) -> None:
     flagged = next(p for p in services.list_posts(store, states=["in_review"]) if p.open_findings)
     app = demo_app(store, login="bob")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("2")
-        await settled(pilot)
-        screen = app.screen
-        assert isinstance(screen, ReviewScreen)
+        screen = await open_inbox(pilot)
         screen.load_post(flagged.id)
         await settled(pilot)
         await pilot.press("a")  # not yet: the finding is not signed off
@@ -105,10 +110,7 @@ async def test_approver_signs_off_then_approves(store: Store) -> None:
 async def test_send_back_needs_a_comment_and_returns_the_post_to_draft(store: Store) -> None:
     app = demo_app(store, login="bob")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("2")
-        await settled(pilot)
-        screen = app.screen
-        assert isinstance(screen, ReviewScreen)
+        screen = await open_inbox(pilot)
         post = screen.post
         assert post is not None
         await pilot.press("b")
@@ -125,10 +127,7 @@ async def test_an_author_never_sees_approve_on_their_own_post(store: Store) -> N
     assert own
     app = demo_app(store, login="alice")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("2")
-        await settled(pilot)
-        screen = app.screen
-        assert isinstance(screen, ReviewScreen)
+        screen = await open_inbox(pilot)
         assert [p.id for p in screen.posts] == [p.id for p in own]
         assert not {"approve", "sign_off", "send_back"} & footer_actions(app)
         await pilot.press("a", "space", "b")
@@ -169,10 +168,7 @@ async def test_a_finding_about_an_image_shows_the_image(store: Store) -> None:
     assert submitted.state == "in_review"
     app = demo_app(store, login="bob")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("2")
-        await settled(pilot)
-        screen = app.screen
-        assert isinstance(screen, ReviewScreen)
+        screen = await open_inbox(pilot)
         screen.load_post(submitted.id)
         await settled(pilot)
         finding = screen.current_finding
@@ -202,10 +198,7 @@ async def test_after_one_sign_off_space_moves_on_to_the_next_finding(store: Stor
     assert len(post.findings) == 2  # a phone number and an embargo
     app = demo_app(store, login="bob")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("2")
-        await settled(pilot)
-        screen = app.screen
-        assert isinstance(screen, ReviewScreen)
+        screen = await open_inbox(pilot)
         # Choose the post in the inbox list itself, so no later highlight reloads another.
         await wait_until(pilot, lambda: post.id in [p.id for p in screen.posts])
         listing = screen.query_one("#review-list", ListView)
