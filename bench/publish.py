@@ -140,9 +140,7 @@ def make_daemon(store: Store) -> Daemon:
         store,
         connector_factory=ledger_connector_factory,
         frequency=no_frequency_limits,  # the policy's 4 an hour would make this a test of waiting
-        settings=DaemonSettings(
-            publish_workers=WORKERS, batch=20, sync_seconds=5, heartbeat_seconds=5
-        ),
+        settings=DaemonSettings(publish_workers=WORKERS, sync_seconds=5, heartbeat_seconds=5),
     )
 
 

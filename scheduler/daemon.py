@@ -101,7 +101,7 @@ class DaemonSettings:
     """
 
     publish_workers: int = 8
-    batch: int = 20
+    batch: int = 50
     lease_seconds: float = 120.0
     sync_seconds: float = 30.0
     watch_seconds: float = 1.0
@@ -321,6 +321,7 @@ class Daemon:
             frequency=frequency or policy_frequency(store),
             retry=self.settings.retry,
             lease_seconds=self.settings.lease_seconds,
+            workers=self.settings.publish_workers,
             on_result=self._on_result,
             now=self._now,
         )

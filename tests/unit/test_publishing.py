@@ -532,3 +532,38 @@ def test_stopping_mid_batch_records_what_went_out_and_hands_back_the_rest(store,
     handed = [i for i in ids if post_row(store, i).state == "scheduled"]
     assert all(post_row(store, i).lease_owner is None for i in handed)
     assert all(a.outcome == Outcome.NOT_SENT for i in handed for a in attempts(store, i))
+
+
+def test_a_few_due_posts_are_shared_out_so_every_thread_has_some(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    ids = [due_post(store, account, clock, f"Update {i}", late=60 - i) for i in range(8)]
+    publisher = make_publisher(store, clock, workers=4)
+
+    results = publisher.publish_due(ids[0], batch=50)
+
+    # Eight due posts and four threads: this thread takes two, the others the rest.
+    assert [r.post_id for r in results] == ids[:2]
+    assert [post_row(store, i).state for i in ids[2:]] == ["scheduled"] * 6
+
+
+def test_a_held_post_confirmed_by_a_person_goes_out_when_its_job_runs_again(
+    store, fake, clock, team
+):
+    from scheduler import services
+
+    account = add_account(store, "news", api_base=fake.base_url, grace_minutes=15)
+    late = due_post(store, account, clock, "Good morning!", late=20 * 60)
+    on_time = due_post(store, account, clock, "Lunch menu")
+    publisher = make_publisher(store, clock)
+
+    kinds = {r.post_id: r.kind for r in publisher.publish_due(on_time, batch=50)}
+    assert kinds == {late: "held", on_time: "published"}
+    services.confirm_held(store, team.carol, late)
+
+    (result,) = publisher.publish_due(late, batch=50)
+
+    assert result.kind == "published"
+    assert sorted(p["text"] for p in fake.posts) == ["Good morning!", "Lunch menu"]
+    # The job of a post already sent ends without sending anything again.
+    assert publisher.publish_due(on_time, batch=50) == []
+    assert len(fake.posts) == 2
