@@ -86,14 +86,37 @@ def append_event(
     append_events(session, [EventSpec(at, actor, action, subject, before, after)])
 
 
+#: ``session.info`` key: set it to true to collect the transaction's events and append
+#: them all when :func:`append_deferred` is called just before the commit.
+DEFER = "audit_defer"
+_PENDING = "audit_pending"
+
+
 def append_events(session: Session, events: Sequence[EventSpec]) -> None:
     """Append ``events``, in order, to the chain inside the caller's transaction.
 
     The head is locked once and the rows go in with one statement, so a daemon
-    recording a batch of posts pays for the chain once, not once per post.
+    recording a batch of posts pays for the chain once, not once per post. In a
+    session whose ``info[DEFER]`` is set the events wait for :func:`append_deferred`.
     """
     if not events:
         return
+    if session.info.get(DEFER):
+        session.info.setdefault(_PENDING, []).extend(events)
+        return
+    _append_now(session, events)
+
+
+def append_deferred(session: Session) -> None:
+    """Append the events a deferring session collected, as the last thing before its
+    commit: the chain's head (one row every writer needs) is then locked only for the
+    insert and the commit, not for the whole transaction."""
+    pending: list[EventSpec] = session.info.pop(_PENDING, [])
+    if pending:
+        _append_now(session, pending)
+
+
+def _append_now(session: Session, events: Sequence[EventSpec]) -> None:
     seq, prev = _locked_head(session)
     prev = prev or GENESIS
     rows: list[dict[str, Any]] = []

@@ -19,9 +19,11 @@ version, and appends the audit event, all in the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from scheduler import fingerprint
@@ -233,6 +235,117 @@ def transition_many(
             ],
         )
     return problems
+
+
+#: Moves :func:`settle_many` makes: out of ``publishing``, keeping the content (a post
+#: being published cannot be edited) and needing no approval check.
+_SETTLING = frozenset({S.PUBLISHED, S.FAILED, S.UNKNOWN})
+
+_POSTS: sa.Table = Post.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Settle:
+    """One post to move out of ``publishing`` by :func:`settle_many`: the columns to
+    set with it and what the audit event adds."""
+
+    post_id: int
+    values: Mapping[str, Any] = field(default_factory=dict)
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+def settle_many(
+    session: Session,
+    moves: Sequence[Settle],
+    target: PostState,
+    *,
+    action: str,
+    actor: str,
+    now: datetime,
+    lease_owner: str,
+    reason: str = "",
+) -> list[int]:
+    """Move posts in ``publishing`` leased to ``lease_owner`` to ``target`` (published,
+    failed or unknown) as :func:`transition` would, in a few statements for the lot.
+
+    For the daemon recording a batch: the posts are not loaded as objects. The lease is
+    released, ``values`` set, the version bumped and each move audited. A post no
+    longer ``publishing`` under ``lease_owner`` (taken over after its lease ran out) is
+    left alone. Returns the ids of the posts moved.
+    """
+    if target not in _SETTLING or not is_legal(S.PUBLISHING, target, action):
+        raise IllegalTransition(f"a post being published cannot {action} to {target.value}")
+    if not moves:
+        return []
+    p = _POSTS.c
+    rows = {
+        int(row.id): row
+        for row in session.execute(
+            sa.select(p.id, p.version, p.fingerprint)
+            .where(
+                p.id.in_([m.post_id for m in moves]),
+                p.state == S.PUBLISHING.value,
+                p.lease_owner == lease_owner,
+            )
+            .with_for_update()
+        )
+    }
+    ours = [m for m in moves if m.post_id in rows]
+    if not ours:
+        return []
+    columns = sorted({name for m in ours for name in m.values})
+    statement = (
+        sa.update(_POSTS)
+        .where(
+            p.id == sa.bindparam("_id"),
+            p.version == sa.bindparam("_version"),
+            p.state == S.PUBLISHING.value,
+        )
+        .values(
+            state=target.value,
+            state_reason=reason,
+            version=p.version + 1,
+            updated_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+            **{name: sa.bindparam(f"_v_{name}") for name in columns},
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        statement,
+        [
+            {
+                "_id": m.post_id,
+                "_version": rows[m.post_id].version,
+                **{f"_v_{name}": m.values.get(name) for name in columns},
+            }
+            for m in ours
+        ],
+    )
+    events = []
+    for m in ours:
+        row = rows[m.post_id]
+        after: dict[str, Any] = {
+            "state": target.value,
+            "version": row.version + 1,
+            "fingerprint": row.fingerprint,
+        }
+        if reason:
+            after["reason"] = reason
+        after.update(m.detail)
+        events.append(
+            EventSpec(
+                at=now,
+                actor=actor,
+                action=f"post.{action}",
+                subject=f"post:{m.post_id}",
+                before={"state": S.PUBLISHING.value, "version": row.version},
+                after=after,
+            )
+        )
+    append_events(session, events)
+    return [m.post_id for m in ours]
 
 
 def record_change(

@@ -30,7 +30,7 @@ import random
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,7 +47,7 @@ from connectors.errors import (
     Transient,
     Unsupported,
 )
-from scheduler import lifecycle
+from scheduler import audit, lifecycle
 from scheduler.errors import IllegalTransition
 from scheduler.models import Account, Post, PostState, PublishAttempt
 from scheduler.store import Store
@@ -800,51 +800,63 @@ class Publisher:
         now = self._now()
         results: list[PublishResult] = []
         with _write(self.store) as session:
-            # Publishing -> published needs no approval: it was checked at the claim.
-            _prefetch(session, [done.item.post_id for done in sent], approvals=False)
             _finish_attempts(
                 session,
                 [(d.attempt_id, d.outcome, d.receipt) for d in sent if d.attempt_id is not None],
                 now,
             )
-            ours: list[tuple[_Sent, Post]] = []
             for done in sent:
-                item, receipt, outcome = done.item, done.receipt, done.outcome
                 if done.attempt_id is None:
-                    _close_open_attempts(session, item.post_id, outcome, now, "", receipt=receipt)
-                post = session.get(Post, item.post_id)
-                assert post is not None
-                if post.state != S.PUBLISHING.value or post.lease_owner != self.owner:
+                    _close_open_attempts(
+                        session, done.item.post_id, done.outcome, now, "", receipt=done.receipt
+                    )
+            # Publishing -> published needs no approval: it was checked at the claim.
+            moved = set(
+                lifecycle.settle_many(
+                    session,
+                    [
+                        lifecycle.Settle(
+                            d.item.post_id,
+                            values={
+                                "remote_id": d.receipt.remote_id,
+                                "remote_url": d.receipt.url,
+                                "published_at": d.receipt.published_at.astimezone(UTC),
+                                "last_error": "",
+                            },
+                            detail={
+                                "remote_url": d.receipt.url,
+                                "daemon": self.owner,
+                                "how": d.outcome,
+                            },
+                        )
+                        for d in sent
+                    ],
+                    S.PUBLISHED,
+                    action="published",
+                    actor=DAEMON_ACTOR,
+                    now=now,
+                    lease_owner=self.owner,
+                )
+            )
+            p = posts_table.c
+            corrections_of = set(
+                session.execute(
+                    sa.select(p.id).where(p.id.in_(sorted(moved)), p.corrects_post_id.is_not(None))
+                ).scalars()
+            )
+            for done in sent:
+                item, receipt = done.item, done.receipt
+                if item.post_id not in moved:
                     # Someone took over after our lease ran out; they settle it by lookup.
                     results.append(
                         PublishResult(item.post_id, "skipped", "lease lost after sending")
                     )
                     continue
-                _release(post)
-                post.remote_id = receipt.remote_id
-                post.remote_url = receipt.url
-                post.published_at = receipt.published_at.astimezone(UTC)
-                post.last_error = ""
-                ours.append((done, post))
-            problems = lifecycle.transition_many(
-                session,
-                [post for _, post in ours],
-                S.PUBLISHED,
-                action="published",
-                actor=DAEMON_ACTOR,
-                now=now,
-                details=[
-                    {"remote_url": d.receipt.url, "daemon": self.owner, "how": d.outcome}
-                    for d, _ in ours
-                ],
-            )
-            for problem in problems:
-                if problem is not None:
-                    raise problem
-            for done, post in ours:
-                if post.corrects_post_id is not None:
+                if item.post_id in corrections_of:
                     from scheduler import corrections
 
+                    post = session.get(Post, item.post_id)
+                    assert post is not None
                     if done.outcome == Outcome.EDITED:
                         corrections.record_edit_in_place(session, post, now, self.owner)
                     else:
@@ -855,12 +867,12 @@ class Publisher:
                 }.get(done.outcome, "found on the platform after its answer was lost")
                 results.append(
                     PublishResult(
-                        done.item.post_id,
+                        item.post_id,
                         "published",
                         message,
-                        remote_url=done.receipt.url,
-                        account=done.item.account.name,
-                        published_at=post.published_at,
+                        remote_url=receipt.url,
+                        account=item.account.name,
+                        published_at=receipt.published_at.astimezone(UTC),
                     )
                 )
         self._remember_published(r.post_id for r in results if r.kind == "published")
@@ -1376,21 +1388,21 @@ def retry_deadline(post: Post, grace: timedelta, now: datetime) -> datetime:
 @contextmanager
 def _write(store: Store) -> Iterator[Session]:
     """A write transaction without autoflush: each lifecycle transition flushes the post
-    once, instead of once more for every query it makes along the way.
+    once, instead of once more for every query it makes along the way. Its audit events
+    are appended last, just before the commit, so the chain's head stays locked only
+    briefly (on PostgreSQL every writer of every daemon waits for it).
 
     On SQLite the daemon's threads queue for the write lock here, in the process:
     SQLite's own busy handler makes a waiting writer sleep and poll (for up to tens of
     milliseconds at a time), which wastes most of the time when many threads write.
     """
     lock = _sqlite_write_lock(store)
-    if lock is None:
-        with store.write() as session:
-            session.autoflush = False
-            yield session
-        return
-    with lock, store.write() as session:
+    with lock or nullcontext(), store.write() as session:
         session.autoflush = False
+        session.info[audit.DEFER] = True
         yield session
+        session.flush()
+        audit.append_deferred(session)
 
 
 _write_locks: dict[int, threading.Lock] = {}
@@ -1475,7 +1487,7 @@ def _new_attempts(
         return {}
     a = attempts_table.c
     rows = session.execute(
-        sa.insert(attempts_table).returning(a.id, a.post_id, sort_by_parameter_order=True),
+        sa.insert(attempts_table).returning(a.id, a.post_id),
         [
             {
                 "post_id": post_id,
