@@ -1,4 +1,4 @@
-r"""The post lifecycle: every state change of every post goes through :func:`transition`.
+r"""The post lifecycle: every state change of every post goes through this module.
 
 ```
 draft --submit--> in_review --approve--> scheduled --claim--> publishing --> published
@@ -14,6 +14,9 @@ draft, in_review, scheduled, held, failed, unknown --cancel--> cancelled
 ``scheduled`` or ``publishing`` unless its current approval matches its fingerprint,
 voids the approval when a post goes back to ``draft`` or ``in_review``, bumps the
 version, and appends the audit event, all in the caller's transaction.
+:func:`transition_many` does the same for a batch; :func:`settle_many` records a batch
+of outcomes (``publishing`` to published, failed or unknown: moves that keep the content
+and need no approval) without loading the posts as objects.
 """
 
 from __future__ import annotations

@@ -1419,10 +1419,10 @@ def _sqlite_write_lock(store: Store) -> threading.Lock | None:
         return lock
 
 
-def _prefetch(session: Session, post_ids: Sequence[int], *, approvals: bool = True) -> None:
-    """Load the posts, their accounts and (with ``approvals``: a move that needs them)
-    their approvals into the session in a query each, so the per-post ``session.get``
-    calls of the lifecycle find them in its identity map."""
+def _prefetch(session: Session, post_ids: Sequence[int]) -> None:
+    """Load the posts, their accounts and their approvals into the session in a query
+    each, so the per-post ``session.get`` calls of the lifecycle find them in its
+    identity map."""
     if not post_ids:
         return
     from scheduler.models import Approval
@@ -1431,7 +1431,7 @@ def _prefetch(session: Session, post_ids: Sequence[int], *, approvals: bool = Tr
     approval_ids = [p.approval_id for p in posts if p.approval_id is not None]
     approved = (
         session.exec(select(Approval).where(Approval.id.in_(approval_ids))).all()  # type: ignore[union-attr]
-        if approval_ids and approvals
+        if approval_ids
         else []
     )
     account_ids = sorted({p.account_id for p in posts})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from scheduler import services
-from scheduler.audit import EventSpec, append_event, append_events
+from scheduler.audit import DEFER, EventSpec, append_deferred, append_event, append_events
 from scheduler.store import Store
 from tests.conftest import NOW, Team, make_png
 
@@ -137,3 +137,22 @@ def test_events_appended_as_a_batch_chain_like_single_ones(store: Store, team: T
     # A batch is as tamper-evident as anything else: edit its middle event.
     _exec(store, f"UPDATE audit_events SET actor = 'mallory' WHERE seq = {before + 3}")
     assert services.verify_audit(store).bad_seq == before + 3
+
+
+def test_a_deferring_transaction_appends_its_events_in_order_just_before_its_commit(
+    store: Store, team: Team
+) -> None:
+    _busy_log(store, team)
+    before = services.verify_audit(store).events
+    with store.write() as session:
+        session.info[DEFER] = True
+        append_event(session, at=NOW, actor="daemon", action="post.claim", subject="post:1")
+        append_events(
+            session, [EventSpec(at=NOW, actor="daemon", action="post.claim", subject="post:2")]
+        )
+        waiting = session.execute(sa.text("SELECT count(*) FROM audit_events")).scalar_one()
+        assert waiting == before  # nothing written (the head not locked) until the end
+        append_deferred(session)
+    report = services.verify_audit(store)
+    assert report.ok and report.events == before + 2
+    assert [e.subject for e in services.list_audit(store, limit=2)] == ["post:2", "post:1"]

@@ -176,6 +176,65 @@ def test_a_batch_moves_the_posts_that_may_move_and_leaves_the_other_as_it_was(
     assert report.ok and report.events == events_before + 1
 
 
+def _claimed(store: Store, team: Team, text: str, owner: str) -> int:
+    post_id = _review_post(store, team, text)
+    services.approve_post(store, team.bob, post_id)
+    with store.write() as session:
+        row = session.get(Post, post_id)
+        assert row is not None
+        lifecycle.transition(
+            session, row, PostState.PUBLISHING, action="claim", actor="daemon", now=NOW
+        )
+        row.lease_owner = owner
+        session.add(row)
+    return post_id
+
+
+def test_settling_a_batch_records_only_the_posts_still_leased_to_the_daemon(
+    store: Store, team: Team
+) -> None:
+    ours = _claimed(store, team, "Open day, part 1", owner="d1")
+    taken_over = _claimed(store, team, "Open day, part 2", owner="d2")
+    before = services.get_post(store, ours)
+    events_before = services.verify_audit(store).events
+    with store.write() as session:
+        moved = lifecycle.settle_many(
+            session,
+            [
+                lifecycle.Settle(i, values={"remote_url": f"https://ex.social/{i}"})
+                for i in (ours, taken_over)
+            ],
+            PostState.PUBLISHED,
+            action="published",
+            actor="daemon",
+            now=NOW,
+            lease_owner="d1",
+        )
+    assert moved == [ours]
+    after = services.get_post(store, ours)
+    assert after.state is PostState.PUBLISHED
+    assert after.remote_url == f"https://ex.social/{ours}"
+    assert after.version == before.version + 1 and after.lease_owner is None
+    assert services.get_post(store, taken_over).state is PostState.PUBLISHING
+    report = services.verify_audit(store)
+    assert report.ok and report.events == events_before + 1
+
+
+def test_settling_refuses_a_move_that_needs_an_approval(store: Store, team: Team) -> None:
+    post_id = _claimed(store, team, "Open day", owner="d1")
+    with store.write() as session, pytest.raises(IllegalTransition, match="cannot claim"):
+        lifecycle.settle_many(
+            session,
+            [lifecycle.Settle(post_id)],
+            PostState.SCHEDULED,
+            action="claim",
+            actor="daemon",
+            now=NOW,
+            lease_owner="d1",
+        )
+    assert services.get_post(store, post_id).state is PostState.PUBLISHING
+
+
 def test_second_save_of_the_same_version_is_refused(store: Store, team: Team) -> None:
     post = services.create_post(store, team.alice, account="uni-news", text="v1", at=LATER)
     services.edit_post(store, team.alice, post.id, expected_version=post.version, text="alice's")
