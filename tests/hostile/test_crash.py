@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from scheduler import services
 from scheduler.store import Store, sqlite_url
 from tests.daemon_support import add_account, add_scheduled_post, seed_posts, states
 from tests.fakes.ledger import LedgerPlatform
@@ -66,11 +67,16 @@ def test_three_daemons_racing_for_a_thousand_due_posts_publish_each_once(tmp_pat
             codes = [proc.wait(timeout=15) for proc in daemons]
         copies = fake.copies_by_key()
     final = states(store)
+    chain = services.verify_audit(store)
     store.dispose()
 
     assert codes == [0, 0, 0]
     assert {final[i] for i in ids} == {"published"}
     assert len(copies) == 1000 and set(copies.values()) == {1}
+    # Three daemons appending at once still make one unbroken chain: a claim and a
+    # publication for each post.
+    assert chain.ok, chain.problem
+    assert chain.events >= 2000
     # All three took part: each daemon's log names posts it published.
     busy = [p for p in (tmp_path / f"d{n}.log" for n in range(3)) if "published" in p.read_text()]
     assert len(busy) >= 2
