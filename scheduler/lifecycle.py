@@ -250,7 +250,8 @@ _POSTS: sa.Table = Post.__table__  # type: ignore[attr-defined]
 @dataclass(frozen=True)
 class Settle:
     """One post to move out of ``publishing`` by :func:`settle_many`: the columns to
-    set with it and what the audit event adds."""
+    set with it (the same columns for every post of a batch) and what the audit event
+    adds."""
 
     post_id: int
     values: Mapping[str, Any] = field(default_factory=dict)
@@ -296,7 +297,9 @@ def settle_many(
     ours = [m for m in moves if m.post_id in rows]
     if not ours:
         return []
-    columns = sorted({name for m in ours for name in m.values})
+    columns = sorted(ours[0].values)
+    if any(sorted(m.values) != columns for m in ours):
+        raise ValueError("settle_many: every move must set the same columns")
     statement = (
         sa.update(_POSTS)
         .where(
@@ -321,7 +324,7 @@ def settle_many(
             {
                 "_id": m.post_id,
                 "_version": rows[m.post_id].version,
-                **{f"_v_{name}": m.values.get(name) for name in columns},
+                **{f"_v_{name}": m.values[name] for name in columns},
             }
             for m in ours
         ],

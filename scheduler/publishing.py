@@ -839,10 +839,16 @@ class Publisher:
                 )
             )
             p = posts_table.c
-            corrections_of = set(
-                session.execute(
-                    sa.select(p.id).where(p.id.in_(sorted(moved)), p.corrects_post_id.is_not(None))
-                ).scalars()
+            corrections_of = (
+                set(
+                    session.execute(
+                        sa.select(p.id).where(
+                            p.id.in_(sorted(moved)), p.corrects_post_id.is_not(None)
+                        )
+                    ).scalars()
+                )
+                if moved
+                else set()
             )
             for done in sent:
                 item, receipt = done.item, done.receipt

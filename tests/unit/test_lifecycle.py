@@ -235,6 +235,28 @@ def test_settling_refuses_a_move_that_needs_an_approval(store: Store, team: Team
     assert services.get_post(store, post_id).state is PostState.PUBLISHING
 
 
+def test_settling_a_batch_refuses_moves_that_set_different_columns(
+    store: Store, team: Team
+) -> None:
+    first = _claimed(store, team, "Open day, part 1", owner="d1")
+    second = _claimed(store, team, "Open day, part 2", owner="d1")
+    with store.write() as session, pytest.raises(ValueError, match="same columns"):
+        lifecycle.settle_many(
+            session,
+            [
+                lifecycle.Settle(first, values={"remote_url": "https://ex.social/1"}),
+                lifecycle.Settle(second, values={"last_error": ""}),
+            ],
+            PostState.PUBLISHED,
+            action="published",
+            actor="daemon",
+            now=NOW,
+            lease_owner="d1",
+        )
+    # Refused before anything was written: both posts are still being published.
+    assert {services.get_post(store, i).state for i in (first, second)} == {PostState.PUBLISHING}
+
+
 def test_second_save_of_the_same_version_is_refused(store: Store, team: Team) -> None:
     post = services.create_post(store, team.alice, account="uni-news", text="v1", at=LATER)
     services.edit_post(store, team.alice, post.id, expected_version=post.version, text="alice's")
