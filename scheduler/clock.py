@@ -75,12 +75,13 @@ class SchedulerClock:
     """A ``BackgroundScheduler`` configured for publishing, with the few calls we need."""
 
     def __init__(self, *, publish_workers: int = 8, housekeeping_workers: int = 2) -> None:
+        self._executors = {
+            PUBLISH_POOL: ThreadPoolExecutor(max_workers=publish_workers),
+            HOUSEKEEPING_POOL: ThreadPoolExecutor(max_workers=housekeeping_workers),
+        }
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={
-                PUBLISH_POOL: ThreadPoolExecutor(max_workers=publish_workers),
-                HOUSEKEEPING_POOL: ThreadPoolExecutor(max_workers=housekeeping_workers),
-            },
+            executors=dict(self._executors),
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         self._post_jobs: set[int] = set()
@@ -93,9 +94,18 @@ class SchedulerClock:
         self.scheduler.start()
 
     def shutdown(self, *, wait: bool) -> None:
-        """Stop firing jobs; with ``wait`` also wait for running ones to finish."""
+        """Stop firing jobs; with ``wait`` also wait for running ones to finish.
+
+        APScheduler's own ``shutdown(wait=True)`` waits for running jobs while holding
+        its job-store lock, and a running job that looks at the schedule (the sync job
+        does) then waits for that lock for ever: the process could not exit. So the
+        scheduler is stopped without waiting, and the jobs are waited for outside it.
+        """
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=wait)
+            self.scheduler.shutdown(wait=False)
+        if wait:
+            for executor in self._executors.values():
+                executor.shutdown(wait=True)
 
     # -- posts ----------------------------------------------------------------------
 
