@@ -327,7 +327,7 @@ class Publisher:
         """
         if self.stopping.is_set():
             return []
-        if post_id is not None and self._is_in_hand(post_id):
+        if post_id is not None and self._already_taken(post_id):
             return []  # another thread of this daemon claimed it with its batch (or sent it)
         return self.publish_many([post_id] if post_id is not None else [], fill_to=batch)
 
@@ -406,7 +406,7 @@ class Publisher:
                 other.lease_lost = True  # gone: never send it
         return not item.lease_lost
 
-    def _is_in_hand(self, post_id: int) -> bool:
+    def _already_taken(self, post_id: int) -> bool:
         with self._paused_lock:
             return post_id in self._in_hand or post_id in self._published
 
