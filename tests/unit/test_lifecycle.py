@@ -23,6 +23,21 @@ def _review_post(store: Store, team: Team, text: str = "Open day on Saturday!") 
     return post.id
 
 
+def _claimed(store: Store, team: Team, text: str, owner: str) -> int:
+    """An approved post claimed for publishing by the daemon ``owner``."""
+    post_id = _review_post(store, team, text)
+    services.approve_post(store, team.bob, post_id)
+    with store.write() as session:
+        row = session.get(Post, post_id)
+        assert row is not None
+        lifecycle.transition(
+            session, row, PostState.PUBLISHING, action="claim", actor="daemon", now=NOW
+        )
+        row.lease_owner = owner
+        session.add(row)
+    return post_id
+
+
 def test_clean_post_on_relaxed_account_is_scheduled_by_the_gate(store: Store, team: Team) -> None:
     post = services.create_post(store, team.alice, account="uni-news", text="Open day!", at=LATER)
     post = services.submit_post(store, team.alice, post.id)
@@ -130,14 +145,7 @@ def test_post_whose_content_changed_behind_the_approval_cannot_publish(
 
 
 def test_matching_post_can_be_claimed_for_publishing(store: Store, team: Team) -> None:
-    post_id = _review_post(store, team)
-    services.approve_post(store, team.bob, post_id)
-    with store.write() as session:
-        row = session.get(Post, post_id)
-        assert row is not None
-        lifecycle.transition(
-            session, row, PostState.PUBLISHING, action="claim", actor="daemon", now=NOW
-        )
+    post_id = _claimed(store, team, "Open day on Saturday!", owner="d1")
     assert services.get_post(store, post_id).state is PostState.PUBLISHING
 
 
@@ -174,20 +182,6 @@ def test_a_batch_moves_the_posts_that_may_move_and_leaves_the_other_as_it_was(
     # One event for the post that moved, chained onto the log.
     report = services.verify_audit(store)
     assert report.ok and report.events == events_before + 1
-
-
-def _claimed(store: Store, team: Team, text: str, owner: str) -> int:
-    post_id = _review_post(store, team, text)
-    services.approve_post(store, team.bob, post_id)
-    with store.write() as session:
-        row = session.get(Post, post_id)
-        assert row is not None
-        lifecycle.transition(
-            session, row, PostState.PUBLISHING, action="claim", actor="daemon", now=NOW
-        )
-        row.lease_owner = owner
-        session.add(row)
-    return post_id
 
 
 def test_settling_a_batch_records_only_the_posts_still_leased_to_the_daemon(
