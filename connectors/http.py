@@ -295,14 +295,29 @@ def new_session(session: _S) -> _S: ...
 
 
 def new_session(session: requests.Session | None = None) -> requests.Session:
-    """Prepare a session for connector use: our User-Agent, and chatty logs quietened.
+    """Prepare a session for connector use: our User-Agent, chatty logs quietened, and
+    no credentials taken from ``~/.netrc``.
+
+    ``requests`` reads ``~/.netrc`` on every request that has no ``auth`` of its own and,
+    when the file names the host, replaces the ``Authorization`` header with its login:
+    a connector's bearer token would be swapped for it, and the platform would answer
+    401 ("reconnect the account") though nothing is wrong with the account. A session
+    with an ``auth`` that changes nothing is never given the file's login (the same
+    thing ``OAuth2Session`` does); an ``auth`` set already (OAuth 1) is kept.
 
     Pass an existing session (e.g. an ``OAuth2Session``) to prepare it in place.
     """
     quiet_http_debug_logs()
     session = session if session is not None else requests.Session()
     session.headers["User-Agent"] = USER_AGENT
+    if session.auth is None:
+        session.auth = _keep_headers
     return session
+
+
+def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An ``auth`` that leaves the request as the connector made it."""
+    return request
 
 
 __all__ = [

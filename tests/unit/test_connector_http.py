@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -170,3 +171,29 @@ def test_quiet_logs_drop_urllib3_debug(fake: StatusFake, caplog: pytest.LogCaptu
     with caplog.at_level(logging.DEBUG):
         requests.get(f"{fake.base_url}/status/200?access_token=sekrit-token", timeout=2)
     assert "sekrit-token" not in caplog.text
+
+
+def test_a_netrc_login_for_the_host_does_not_replace_the_connectors_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests reads ~/.netrc for requests without auth and puts the file's login in
+    # the Authorization header: the platform would see Basic auth, not the token.
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password other\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    seen: list[str] = []
+    with FakePlatform() as fake:
+        fake.route(
+            "GET",
+            r"/who",
+            lambda req: seen.append(req.headers.get("Authorization", "")) or FakeResponse(200, {}),
+        )
+        plain = requests.Session()
+        plain.headers["Authorization"] = "Bearer token-1"
+        plain.get(f"{fake.base_url}/who", timeout=2)
+        ours = new_session()
+        ours.headers["Authorization"] = "Bearer token-1"
+        send(ours, "GET", f"{fake.base_url}/who", platform="demo", timeout=2)
+    assert seen[0].startswith("Basic ")  # what a plain session does with the file
+    assert seen[1] == "Bearer token-1"
