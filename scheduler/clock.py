@@ -31,6 +31,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 
 from scheduler.recurrence import cron_trigger
 
@@ -71,6 +72,24 @@ def series_job_id(series_id: str) -> str:
     return f"series:{series_id}"
 
 
+class _Scheduler(BackgroundScheduler):
+    """APScheduler's ``BackgroundScheduler``, safe to stop while it is starting a job.
+
+    Its ``shutdown`` marks it stopped before taking the job-store lock; its main loop,
+    part-way through starting a date job, then removes that job, a stopped scheduler
+    looks for it among the jobs not yet added ("No job by the id of ... was found"),
+    and the loop's thread dies with a traceback on the terminal of an app being quit.
+    While stopping, a job already gone is simply gone.
+    """
+
+    def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
+        try:
+            super().remove_job(job_id, jobstore)
+        except JobLookupError:
+            if self.state != STATE_STOPPED:
+                raise
+
+
 class SchedulerClock:
     """A ``BackgroundScheduler`` configured for publishing, with the few calls we need."""
 
@@ -79,7 +98,7 @@ class SchedulerClock:
             PUBLISH_POOL: ThreadPoolExecutor(max_workers=publish_workers),
             HOUSEKEEPING_POOL: ThreadPoolExecutor(max_workers=housekeeping_workers),
         }
-        self.scheduler = BackgroundScheduler(
+        self.scheduler = _Scheduler(
             timezone=UTC,
             executors=dict(self._executors),
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},

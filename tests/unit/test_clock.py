@@ -32,3 +32,33 @@ def test_stopping_while_a_job_reads_the_schedule_waits_for_it_and_ends():
     # that lock, and neither ever ended (nor could the process exit).
     assert not stopper.is_alive()
     assert finished.is_set()
+
+
+def test_stopping_while_the_scheduler_starts_a_job_leaves_no_traceback(monkeypatch):
+    # APScheduler marked itself stopped before taking its lock; its main loop, in the
+    # middle of starting a job, then failed to remove it and its thread died with a
+    # traceback (on the terminal of an app being quit).
+    clock = SchedulerClock(publish_workers=1, housekeeping_workers=1)
+    errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    housekeeping = clock._executors["housekeeping"]
+    submit = housekeeping.submit_job
+    stopper: list[threading.Thread] = []
+
+    def submit_then_stop(job, run_times):  # type: ignore[no-untyped-def]
+        submit(job, run_times)
+        stop = threading.Thread(target=clock.shutdown, kwargs={"wait": True})
+        stop.start()
+        stopper.append(stop)
+        time.sleep(0.3)  # the stop begins while the loop has still to remove the job
+
+    monkeypatch.setattr(housekeeping, "submit_job", submit_then_stop)
+    clock.start()
+    clock.run_soon(lambda: None, [], "probe")
+    deadline = time.monotonic() + 10
+    while not stopper and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stopper[0].join(10)
+    time.sleep(0.2)
+    assert not stopper[0].is_alive()
+    assert errors == []
