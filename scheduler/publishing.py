@@ -50,6 +50,7 @@ from connectors.errors import (
 from scheduler import audit, lifecycle
 from scheduler.errors import IllegalTransition
 from scheduler.models import Account, Post, PostState, PublishAttempt
+from scheduler.pacing import WorkerLimit
 from scheduler.store import Store
 from scheduler.times import as_utc, format_local
 from scheduler.views import due_time
@@ -268,6 +269,10 @@ class Publisher:
         self._published: set[int] = set()
         self._published_order: deque[int] = deque()
         self.stopping = threading.Event()
+        # Threads beyond what keeps the process busy wait for a turn (scheduler.pacing).
+        # Two at least, so one thread's database or network wait is another's turn.
+        workers = max(1, self.workers)
+        self.turns = WorkerLimit(workers, minimum=min(2, workers))
 
     # -- small helpers ----------------------------------------------------------------
 
@@ -340,6 +345,14 @@ class Publisher:
         """
         if self.stopping.is_set() or not (post_ids or fill_to):
             return []
+        with self.turns.turn(self.stopping) as working:
+            if not working:
+                return []
+            if post_ids and fill_to and all(self._already_taken(i) for i in post_ids):
+                return []  # taken (or sent) by a thread that worked while this one waited
+            return self._publish_many(post_ids, fill_to=fill_to)
+
+    def _publish_many(self, post_ids: Sequence[int], *, fill_to: int) -> list[PublishResult]:
         now = self._now()
         reserved: set[int] = set()
         try:

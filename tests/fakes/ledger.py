@@ -46,6 +46,9 @@ class LedgerPlatform(FakePlatform):
         self.edits: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._ledger_lock = threading.Lock()
+        #: The most posts being created at the same moment (requests in flight).
+        self.most_at_once = 0
+        self._in_flight = 0
         self.route("POST", r"/api/posts", self._create)
         self.route("GET", r"/api/lookup", self._find)
         self.route("PUT", r"/api/posts/(?P<id>[^/]+)", self._edit)
@@ -76,8 +79,15 @@ class LedgerPlatform(FakePlatform):
     def _create(self, req: FakeRequest) -> FakeResponse:
         if not self._authorised(req):
             return FakeResponse(401, {"error": "invalid_token"})
-        if self.latency:
-            time.sleep(self.latency)
+        with self._ledger_lock:
+            self._in_flight += 1
+            self.most_at_once = max(self.most_at_once, self._in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+        finally:
+            with self._ledger_lock:
+                self._in_flight -= 1
         body = req.json() or {}
         text = str(body.get("text", ""))
         if not text.strip():

@@ -202,6 +202,19 @@ def test_run_once_publishes_everything_due_and_settles_then_returns(live_store, 
     assert sorted(fake.copies_by_key().values()) == [1] * 12
 
 
+def test_a_slow_platform_gets_posts_from_every_publishing_thread_at_once(live_store, events):
+    # Threads wait for a turn only while the process is busy; waiting on a platform
+    # that takes its time is not being busy, so all of them send at once.
+    with LedgerPlatform(latency=0.3) as slow:
+        accounts = [add_account(live_store, f"news{i}", api_base=slow.base_url) for i in range(4)]
+        now = datetime.now(UTC)
+        for i in range(24):
+            add_scheduled_post(live_store, accounts[i % 4], f"Due {i}", now - timedelta(minutes=1))
+        results = make_daemon(live_store, events).run_once(workers=4)
+        assert sum(r.kind == "published" for r in results) == 24
+        assert slow.most_at_once == FAST.publish_workers
+
+
 def test_a_daemon_stopped_and_started_again_keeps_publishing(live_store, fake, events):
     account = add_account(live_store, "news", api_base=fake.base_url)
     daemon = make_daemon(live_store, events)
