@@ -72,7 +72,7 @@ def series_job_id(series_id: str) -> str:
     return f"series:{series_id}"
 
 
-class _Scheduler(BackgroundScheduler):
+class _Scheduler(BackgroundScheduler):  # type: ignore[misc]  # APScheduler has no types
     """APScheduler's ``BackgroundScheduler``, safe to stop while it is starting a job.
 
     Its ``shutdown`` marks it stopped before taking the job-store lock; its main loop,
