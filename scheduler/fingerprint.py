@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlmodel import Session, select
 
@@ -59,8 +60,40 @@ def compute(session: Session, post: Post) -> PostFingerprint:
     return compute_many(session, [post])[0]
 
 
-def compute_many(session: Session, posts: Sequence[Post]) -> list[PostFingerprint]:
-    """The fingerprints of ``posts`` (in order), their assets read in one query."""
+class PostContent(Protocol):
+    """What a fingerprint is made from: a ``Post``, or a row of the posts table."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def links(self) -> list[str]: ...
+    @property
+    def scheduled_at(self) -> datetime | None: ...
+
+
+class AccountKey(Protocol):
+    """The account's part of a fingerprint: an ``Account``, or a row of the accounts table."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def platform(self) -> str: ...
+
+
+def compute_many(
+    session: Session,
+    posts: Sequence[PostContent],
+    *,
+    accounts: Mapping[int, AccountKey] | None = None,
+) -> list[PostFingerprint]:
+    """The fingerprints of ``posts`` (in order), their assets read in one query.
+
+    ``accounts`` (by id) may be given when already read; otherwise each is looked up.
+    """
     post_ids = [post.id for post in posts if post.id is not None]
     assets: dict[int, list[tuple[str, str]]] = {}
     if post_ids:
@@ -73,11 +106,11 @@ def compute_many(session: Session, posts: Sequence[Post]) -> list[PostFingerprin
         for post_id, content_hash, alt_text in rows:
             assets.setdefault(post_id, []).append((content_hash, alt_text))
     found = []
-    accounts: dict[int, Account] = {}
+    known: dict[int, AccountKey] = dict(accounts or {})
     for post in posts:
-        account = accounts.get(post.account_id) or session.get(Account, post.account_id)
+        account = known.get(post.account_id) or session.get(Account, post.account_id)
         assert account is not None
-        accounts[post.account_id] = account
+        known[post.account_id] = account
         window = ""
         if post.scheduled_at is not None:
             window = post.scheduled_at.astimezone(UTC).replace(second=0, microsecond=0).isoformat()

@@ -14,9 +14,11 @@ draft, in_review, scheduled, held, failed, unknown --cancel--> cancelled
 ``scheduled`` or ``publishing`` unless its current approval matches its fingerprint,
 voids the approval when a post goes back to ``draft`` or ``in_review``, bumps the
 version, and appends the audit event, all in the caller's transaction.
-:func:`transition_many` does the same for a batch; :func:`settle_many` records a batch
-of outcomes (``publishing`` to published, failed or unknown: moves that keep the content
-and need no approval) without loading the posts as objects.
+:func:`transition_many` does the same for a batch. For the daemon, :func:`claim_many`
+claims a batch (``scheduled`` to ``publishing``, with the same approval check) and
+:func:`settle_many` records a batch of outcomes (``publishing`` to published, failed or
+unknown: moves that keep the content and need no approval), both without loading the
+posts as objects.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from sqlmodel import Session
 from scheduler import fingerprint
 from scheduler.audit import EventSpec, append_event, append_events
 from scheduler.errors import IllegalTransition, StaleEdit
-from scheduler.models import Approval, Post, PostState
+from scheduler.models import Account, Approval, Post, PostState
 
 S = PostState
 
@@ -245,6 +247,8 @@ def transition_many(
 _SETTLING = frozenset({S.PUBLISHED, S.FAILED, S.UNKNOWN})
 
 _POSTS: sa.Table = Post.__table__  # type: ignore[attr-defined]
+_ACCOUNTS: sa.Table = Account.__table__  # type: ignore[attr-defined]
+_APPROVALS: sa.Table = Approval.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -352,6 +356,189 @@ def settle_many(
         )
     append_events(session, events)
     return [m.post_id for m in ours]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One post for :func:`claim_many` to move from ``scheduled`` to ``publishing``:
+    the version its claimer checked, and whether this try counts as a new attempt."""
+
+    post_id: int
+    version: int
+    count_attempt: bool = True
+
+
+@dataclass(frozen=True)
+class ClaimedPost:
+    """A post as :func:`claim_many` left it in ``publishing``: what sending it needs."""
+
+    id: int
+    account_id: int
+    text: str
+    links: list[str]
+    scheduled_at: datetime | None
+    not_before: datetime | None
+    attempt_count: int
+    corrects_post_id: int | None
+    fingerprint: str
+    version: int
+
+
+def claim_many(
+    session: Session,
+    claims: Sequence[Claim],
+    *,
+    actor: str,
+    now: datetime,
+    lease_owner: str,
+    detail: Mapping[str, Any] | None = None,
+) -> dict[int, ClaimedPost | IllegalTransition]:
+    """Move posts from ``scheduled`` to ``publishing`` as :func:`transition` would, in a
+    few statements for the lot, for the daemon that leased them (``lease_owner``).
+
+    As :func:`transition` does, each post's fingerprint is computed again from its
+    content and must match its live approval; the version is bumped and each move
+    audited. A post that is no longer ``scheduled`` under that lease at the version
+    the claimer checked, or whose content no longer matches its approval, is left
+    exactly as it was and gets the ``IllegalTransition`` that says why.
+    """
+    if not claims:
+        return {}
+    p = _POSTS.c
+    rows = {
+        int(row.id): row
+        for row in session.execute(
+            sa.select(
+                p.id,
+                p.version,
+                p.state,
+                p.lease_owner,
+                p.account_id,
+                p.text,
+                p.links,
+                p.scheduled_at,
+                p.not_before,
+                p.attempt_count,
+                p.corrects_post_id,
+                p.approval_id,
+            )
+            .where(p.id.in_([c.post_id for c in claims]))
+            .with_for_update()
+        )
+    }
+    a = _ACCOUNTS.c
+    accounts = {
+        int(row.id): row
+        for row in session.execute(
+            sa.select(a.id, a.platform).where(
+                a.id.in_(sorted({row.account_id for row in rows.values()}))
+            )
+        )
+    }
+    ap = _APPROVALS.c
+    approval_ids = sorted({row.approval_id for row in rows.values() if row.approval_id})
+    approvals = {
+        int(row.id): row
+        for row in (
+            session.execute(
+                sa.select(ap.id, ap.fingerprint, ap.void_at).where(ap.id.in_(approval_ids))
+            )
+            if approval_ids
+            else []
+        )
+    }
+    ordered = [rows[c.post_id] for c in claims if c.post_id in rows]
+    digests = {
+        int(row.id): found.digest
+        for row, found in zip(
+            ordered, fingerprint.compute_many(session, ordered, accounts=accounts), strict=True
+        )
+    }
+    outcome: dict[int, ClaimedPost | IllegalTransition] = {}
+    going: list[tuple[Claim, Any]] = []
+    for claim in claims:
+        row = rows.get(claim.post_id)
+        if (
+            row is None
+            or row.state != S.SCHEDULED.value
+            or row.lease_owner != lease_owner
+            or row.version != claim.version
+        ):
+            outcome[claim.post_id] = IllegalTransition(
+                f"post {claim.post_id} changed while it was being claimed"
+            )
+            continue
+        approval = approvals.get(row.approval_id) if row.approval_id else None
+        if approval is None or approval.void_at is not None:
+            approval = None
+        if approval is None or approval.fingerprint != digests[claim.post_id]:
+            outcome[claim.post_id] = IllegalTransition(
+                f"post {claim.post_id} cannot become {S.PUBLISHING.value}: its content does "
+                "not match what was approved"
+            )
+            continue
+        going.append((claim, row))
+    if not going:
+        return outcome
+    session.execute(
+        sa.update(_POSTS)
+        .where(
+            p.id == sa.bindparam("_id"),
+            p.version == sa.bindparam("_version"),
+            p.state == S.SCHEDULED.value,
+        )
+        .values(
+            state=S.PUBLISHING.value,
+            state_reason="",
+            fingerprint=sa.bindparam("_fingerprint"),
+            version=p.version + 1,
+            attempt_count=p.attempt_count + sa.bindparam("_count", type_=sa.Integer),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False),
+        [
+            {
+                "_id": claim.post_id,
+                "_version": row.version,
+                "_fingerprint": digests[claim.post_id],
+                "_count": 1 if claim.count_attempt else 0,
+            }
+            for claim, row in going
+        ],
+    )
+    events = []
+    for claim, row in going:
+        digest = digests[claim.post_id]
+        after: dict[str, Any] = {
+            "state": S.PUBLISHING.value,
+            "version": row.version + 1,
+            "fingerprint": digest,
+        }
+        after.update(detail or {})
+        events.append(
+            EventSpec(
+                at=now,
+                actor=actor,
+                action="post.claim",
+                subject=f"post:{claim.post_id}",
+                before={"state": S.SCHEDULED.value, "version": row.version},
+                after=after,
+            )
+        )
+        outcome[claim.post_id] = ClaimedPost(
+            id=claim.post_id,
+            account_id=int(row.account_id),
+            text=row.text,
+            links=list(row.links or []),
+            scheduled_at=row.scheduled_at,
+            not_before=row.not_before,
+            attempt_count=row.attempt_count + (1 if claim.count_attempt else 0),
+            corrects_post_id=row.corrects_post_id,
+            fingerprint=digest,
+            version=row.version + 1,
+        )
+    append_events(session, events)
+    return outcome
 
 
 def record_change(

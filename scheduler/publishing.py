@@ -29,7 +29,7 @@ import logging
 import random
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -186,11 +186,26 @@ def account_config(account: Account) -> AccountConfig:
 
 @dataclass
 class _Candidate:
+    """A due post as read before the claim (the claim takes it only at this version)."""
+
     post_id: int
     account_id: int
     fingerprint: str
     gate_reason: str | None
     ambiguous: bool
+    version: int
+    due: datetime | None
+    account: Account
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """Why a claimed post may not go now: ``held`` (too late), ``in_review`` (the gate
+    or its approval says no) or ``waiting`` (until ``until``)."""
+
+    kind: str
+    reason: str
+    until: datetime | None = None
 
 
 @dataclass
@@ -515,7 +530,7 @@ class Publisher:
                     continue
                 ready.append((post, account))
             reasons = self._gate_reasons(session, ready, now)
-            for (post, _), reason in zip(ready, reasons, strict=True):
+            for (post, account), reason in zip(ready, reasons, strict=True):
                 assert post.id is not None
                 last = last_outcomes.get(post.id) if post.attempt_count else None
                 found.append(
@@ -525,6 +540,9 @@ class Publisher:
                         fingerprint=post.fingerprint,
                         gate_reason=reason,
                         ambiguous=last in AMBIGUOUS,
+                        version=post.version,
+                        due=effective_due(post),
+                        account=account,
                     )
                 )
         return found
@@ -546,6 +564,13 @@ class Publisher:
     def _claim(
         self, candidates: list[_Candidate], now: datetime
     ) -> tuple[list[_Claimed], list[PublishResult]]:
+        """Lease the candidates still as they were read, stop those that may not go now,
+        and move the rest to ``publishing`` with an attempt each, in one transaction.
+
+        The posts that go are not loaded as objects (:func:`lifecycle.claim_many`): what
+        was read in :meth:`_prepare` still holds, since the lease is taken only on
+        posts still at the version read. Only a post stopped here is loaded.
+        """
         lease_until = now + timedelta(seconds=self.lease_seconds)
         by_id = {c.post_id: c for c in candidates}
         claimed: list[_Claimed] = []
@@ -559,85 +584,82 @@ class Publisher:
                 lease_until=lease_until,
                 post_ids=list(by_id),
                 limit=len(by_id),
+                versions={c.post_id: c.version for c in candidates},
             )
-            _prefetch(session, won)
-            media = load_media(session, won)
-            passing: list[tuple[Post, Account, _Candidate]] = []
+            clean: list[_Candidate] = []
+            per_account: dict[int, int] = {}
             for post_id in won:
                 cand = by_id[post_id]
-                post = session.get(Post, post_id)
-                assert post is not None
-                account = session.get(Account, post.account_id)
-                assert account is not None
-                pending = sum(1 for _, a, _ in passing if a.id == account.id)
-                outcome = self._check_claimed(session, post, account, cand, now, pending)
-                if outcome is not None:
-                    results.append(outcome)
+                pending = per_account.get(cand.account_id, 0)
+                stop = self._stop_for(session, cand, now, pending)
+                if stop is not None:
+                    results.append(self._stop_claimed(session, cand, stop, now))
                     continue
-                if not cand.ambiguous:
-                    post.attempt_count += 1  # flushed with the transition's own update
-                passing.append((post, account, cand))
-            problems = lifecycle.transition_many(
+                per_account[cand.account_id] = pending + 1
+                clean.append(cand)
+            moved = lifecycle.claim_many(
                 session,
-                [post for post, _, _ in passing],
-                S.PUBLISHING,
-                action="claim",
+                [
+                    lifecycle.Claim(c.post_id, c.version, count_attempt=not c.ambiguous)
+                    for c in clean
+                ],
                 actor=DAEMON_ACTOR,
                 now=now,
-                details=[{"daemon": self.owner}] * len(passing),
+                lease_owner=self.owner,
+                detail={"daemon": self.owner},
             )
-            going: list[tuple[Post, Account, _Candidate]] = []
-            for (post, account, cand), problem in zip(passing, problems, strict=True):
-                if problem is None:
-                    going.append((post, account, cand))
+            going: list[tuple[_Candidate, lifecycle.ClaimedPost]] = []
+            for cand in clean:
+                outcome = moved[cand.post_id]
+                if isinstance(outcome, lifecycle.ClaimedPost):
+                    going.append((cand, outcome))
                     continue
-                if not cand.ambiguous:
-                    post.attempt_count -= 1
+                post = session.get(Post, cand.post_id)
+                assert post is not None
                 results.append(
                     _back_to_review(
                         session,
                         post,
-                        account,
+                        cand.account,
                         "its content no longer matches what was approved",
                         now,
                     )
                 )
-            keys = {
-                post.id: idempotency_key(post.id or 0, post.fingerprint) for post, _, _ in going
-            }
+            keys = {row.id: idempotency_key(row.id, row.fingerprint) for _, row in going}
             attempt_ids = _new_attempts(
                 session,
-                [(post.id or 0, keys[post.id]) for post, _, cand in going if not cand.ambiguous],
+                [(row.id, keys[row.id]) for cand, row in going if not cand.ambiguous],
                 self.owner,
                 now,
             )
-            for post, account, cand in going:
-                post_id = cand.post_id
-                key = keys[post_id]
+            media = load_media(session, [row.id for _, row in going])
+            for cand, row in going:
+                key = keys[row.id]
                 request = build_request(
                     session,
-                    post,
+                    row,
                     key,
                     now,
-                    first_attempt=not cand.ambiguous and post.attempt_count == 1,
-                    media=media.get(post_id, ()),
+                    first_attempt=not cand.ambiguous and row.attempt_count == 1,
+                    media=media.get(row.id, ()),
                 )
                 edit_remote_id = None
-                if post.corrects_post_id is not None:
+                if row.corrects_post_id is not None:
                     from scheduler.corrections import original_remote_id
 
-                    edit_remote_id = original_remote_id(session, post)
-                grace = timedelta(minutes=account.grace_minutes)
-                deadline = retry_deadline(post, grace, now)
+                    correction = session.get(Post, row.id)
+                    assert correction is not None
+                    edit_remote_id = original_remote_id(session, correction)
+                grace = timedelta(minutes=cand.account.grace_minutes)
                 claimed.append(
                     _Claimed(
-                        post_id=post_id,
-                        account=account,
+                        post_id=row.id,
+                        account=cand.account,
                         request=request,
-                        attempt_id=attempt_ids.get(post_id),
+                        attempt_id=attempt_ids.get(row.id),
                         ambiguous=cand.ambiguous,
-                        deadline=deadline,
-                        attempts_made=post.attempt_count,
+                        deadline=retry_deadline(row, grace, now),
+                        attempts_made=row.attempt_count,
                         grace=grace,
                         edit_remote_id=edit_remote_id,
                         lease_until=lease_until,
@@ -647,47 +669,29 @@ class Publisher:
             self._emit(result)
         return claimed, results
 
-    def _check_claimed(
-        self,
-        session: Session,
-        post: Post,
-        account: Account,
-        cand: _Candidate,
-        now: datetime,
-        pending: int,
-    ) -> PublishResult | None:
-        """Everything that stops a claimed post before it is sent; ``None``: it may go.
+    def _stop_for(
+        self, session: Session, cand: _Candidate, now: datetime, pending: int
+    ) -> _Stop | None:
+        """What stops a claimed post before it is sent; ``None``: it may go.
         ``pending``: posts of the same account ahead of it in this claim."""
-        post_id = cand.post_id
-        if post.fingerprint != cand.fingerprint:
-            # Edited between the read and the claim: let the next pass look again.
-            _release(post)
-            session.add(post)
-            return PublishResult(post_id, "skipped", "changed while being claimed")
-        due = effective_due(post) or now
-        grace = timedelta(minutes=account.grace_minutes)
-        if now - due > grace:
-            _release(post)
+        account = cand.account
+        due = cand.due or now
+        if now - due > timedelta(minutes=account.grace_minutes):
             reason = (
                 f"was due at {format_local(due, account.timezone)} and it is now "
                 f"{format_local(now, account.timezone)}: more than {account.grace_minutes} "
                 "minutes late, so it is held for a person to confirm"
             )
-            lifecycle.transition(
-                session, post, S.HELD, action="misfire", actor=DAEMON_ACTOR, now=now, reason=reason
-            )
-            return PublishResult(post_id, "held", reason, account=account.name)
+            return _Stop("held", reason)
         if cand.gate_reason:
-            return _back_to_review(session, post, account, cand.gate_reason, now)
+            return _Stop("in_review", cand.gate_reason)
         paused = self.paused_until(account.id or 0, now)
         if paused is not None:
             message = (
                 f"{account.name} is rate limited by the platform until "
                 f"{format_local(paused, account.timezone)}; waiting"
             )
-            _wait(post, paused, message)
-            session.add(post)
-            return PublishResult(post_id, "waiting", message, retry_at=paused, account=account.name)
+            return _Stop("waiting", message, until=paused)
         slot = next_frequency_slot(
             session, self.store.dialect, account, self.frequency(account), now, pending=pending
         )
@@ -695,10 +699,36 @@ class Publisher:
             at, why = slot
             when = format_local(at, account.timezone)
             message = f"{account.name} {why}; waiting for the next slot at {when}"
-            _wait(post, at, message)
-            session.add(post)
-            return PublishResult(post_id, "waiting", message, retry_at=at, account=account.name)
+            return _Stop("waiting", message, until=at)
         return None
+
+    def _stop_claimed(
+        self, session: Session, cand: _Candidate, stop: _Stop, now: datetime
+    ) -> PublishResult:
+        """Carry out ``stop`` on a claimed post: held, back to review, or waiting."""
+        post = session.get(Post, cand.post_id)
+        assert post is not None
+        account = cand.account
+        if stop.kind == "in_review":
+            return _back_to_review(session, post, account, stop.reason, now)
+        _release(post)
+        if stop.kind == "held":
+            lifecycle.transition(
+                session,
+                post,
+                S.HELD,
+                action="misfire",
+                actor=DAEMON_ACTOR,
+                now=now,
+                reason=stop.reason,
+            )
+            return PublishResult(cand.post_id, "held", stop.reason, account=account.name)
+        assert stop.until is not None
+        _wait(post, stop.until, stop.reason)
+        session.add(post)
+        return PublishResult(
+            cand.post_id, "waiting", stop.reason, retry_at=stop.until, account=account.name
+        )
 
     # -- steps 3 and 4: attempt, send, record -----------------------------------------
 
@@ -1211,8 +1241,12 @@ def claim_due_posts(
     lease_until: datetime,
     limit: int,
     post_ids: Sequence[int] | None = None,
+    versions: Mapping[int, int] | None = None,
 ) -> list[int]:
     """Lease up to ``limit`` due posts to ``owner`` inside the caller's write transaction.
+
+    With ``versions`` (post id -> version), only posts still at that version are taken:
+    what the caller read of them still holds.
 
     PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` picks rows no other daemon is
     claiming, then an ``UPDATE`` leases them. SQLite: the transaction began with
@@ -1225,6 +1259,8 @@ def claim_due_posts(
     where = _due_clause(now)
     if post_ids is not None:
         where = sa.and_(where, p.id.in_(list(post_ids)))
+    if versions is not None:
+        where = sa.and_(where, sa.tuple_(p.id, p.version).in_(sorted(versions.items())))
     pick = sa.select(p.id).where(where).order_by(p.scheduled_at, p.id).limit(limit)
     if dialect == "postgresql":
         ids = [int(i) for i in session.execute(pick.with_for_update(skip_locked=True)).scalars()]
@@ -1394,7 +1430,7 @@ def next_frequency_slot(
     return None
 
 
-def retry_deadline(post: Post, grace: timedelta, now: datetime) -> datetime:
+def retry_deadline(post: Post | lifecycle.ClaimedPost, grace: timedelta, now: datetime) -> datetime:
     """The last moment a transient failure may be retried: the end of the grace window.
 
     A post that was told to wait past its window (rate limit, posting limit) gets a new
@@ -1593,7 +1629,7 @@ def _close_open_attempts(
 
 def build_request(
     session: Session,
-    post: Post,
+    post: Post | lifecycle.ClaimedPost,
     key: str,
     now: datetime,
     *,

@@ -184,6 +184,88 @@ def test_a_batch_moves_the_posts_that_may_move_and_leaves_the_other_as_it_was(
     assert report.ok and report.events == events_before + 1
 
 
+def _leased(store: Store, team: Team, text: str, owner: str) -> tuple[int, int]:
+    """An approved, scheduled post leased to the daemon ``owner``; (id, version)."""
+    post_id = _review_post(store, team, text)
+    services.approve_post(store, team.bob, post_id)
+    with store.write() as session:
+        row = session.get(Post, post_id)
+        assert row is not None
+        row.lease_owner = owner
+        session.add(row)
+        return post_id, row.version
+
+
+def test_claiming_a_batch_checks_each_post_against_its_approval_and_its_lease(
+    store: Store, team: Team
+) -> None:
+    good = _leased(store, team, "Open day, part 1", owner="d1")
+    tampered = _leased(store, team, "Open day, part 2", owner="d1")
+    other_daemons = _leased(store, team, "Open day, part 3", owner="d2")
+    edited_since = _leased(store, team, "Open day, part 4", owner="d1")
+    with store.write() as session:
+        row = session.get(Post, tampered[0])
+        assert row is not None
+        row.text = "Something nobody approved"  # behind the services' back
+        session.add(row)
+    before = services.get_post(store, good[0])
+    events_before = services.verify_audit(store).events
+    with store.write() as session:
+        outcome = lifecycle.claim_many(
+            session,
+            [
+                lifecycle.Claim(good[0], good[1]),
+                lifecycle.Claim(tampered[0], tampered[1]),
+                lifecycle.Claim(other_daemons[0], other_daemons[1]),
+                lifecycle.Claim(edited_since[0], edited_since[1] - 1),  # read before a change
+            ],
+            actor="daemon",
+            now=NOW,
+            lease_owner="d1",
+            detail={"daemon": "d1"},
+        )
+    claimed = outcome[good[0]]
+    assert isinstance(claimed, lifecycle.ClaimedPost)
+    assert claimed.text == "Open day, part 1" and claimed.attempt_count == 1
+    assert "does not match what was approved" in str(outcome[tampered[0]])
+    assert "changed while it was being claimed" in str(outcome[other_daemons[0]])
+    assert "changed while it was being claimed" in str(outcome[edited_since[0]])
+    after = services.get_post(store, good[0])
+    assert after.state is PostState.PUBLISHING
+    assert after.version == before.version + 1 and after.fingerprint == before.fingerprint
+    for post_id, _ in (tampered, other_daemons, edited_since):
+        assert services.get_post(store, post_id).state is PostState.SCHEDULED
+    # One event, the same a single claim makes, chained onto the log.
+    report = services.verify_audit(store)
+    assert report.ok and report.events == events_before + 1
+    event = services.list_audit(store, subject=f"post:{good[0]}")[0]
+    assert event.action == "post.claim" and event.actor == "daemon"
+    assert event.before == {"state": "scheduled", "version": before.version}
+    assert event.after == {
+        "state": "publishing",
+        "version": before.version + 1,
+        "fingerprint": before.fingerprint,
+        "daemon": "d1",
+    }
+
+
+def test_a_claim_that_settles_an_earlier_try_does_not_count_a_new_attempt(
+    store: Store, team: Team
+) -> None:
+    post_id, version = _leased(store, team, "Open day", owner="d1")
+    with store.write() as session:
+        outcome = lifecycle.claim_many(
+            session,
+            [lifecycle.Claim(post_id, version, count_attempt=False)],
+            actor="daemon",
+            now=NOW,
+            lease_owner="d1",
+        )
+    claimed = outcome[post_id]
+    assert isinstance(claimed, lifecycle.ClaimedPost) and claimed.attempt_count == 0
+    assert services.get_post(store, post_id).attempt_count == 0
+
+
 def test_settling_a_batch_records_only_the_posts_still_leased_to_the_daemon(
     store: Store, team: Team
 ) -> None:
