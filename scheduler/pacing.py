@@ -12,7 +12,9 @@ thread at work, 2.7 ms with two and 3.9 ms with eight, for no more posts a secon
 what the process does: while the process uses (nearly) a whole core, one thread fewer;
 while it leaves the core idle and threads are waiting for a turn, one more. Threads
 beyond the limit sleep until a turn is free, so the ones at work run without
-competition. The limit never leaves ``minimum``..``maximum``.
+competition. The limit never leaves ``minimum``..``maximum``. The threads at work
+then take bigger batches (:meth:`WorkerLimit.share`), so the posts in hand stay about
+as many as with every thread at work.
 """
 
 from __future__ import annotations
@@ -74,6 +76,18 @@ class WorkerLimit:
         """How many threads are working now."""
         with self._cond:
             return self._active
+
+    def share(self, n: int, *, most: int = 4) -> int:
+        """``n`` (a number of posts sized for every thread at work) for each of the
+        threads at work now: more while fewer work, up to ``most`` times ``n``.
+
+        Fewer, bigger batches cost less a post (each batch's transactions and
+        statements cost the same whatever its size), and while threads sit out there
+        is nobody to share the work with.
+        """
+        with self._cond:
+            limit = self._limit
+        return min(n * most, -(-n * self.maximum // limit))
 
     @contextmanager
     def turn(self, stop: threading.Event | None = None) -> Iterator[bool]:

@@ -368,6 +368,8 @@ class Publisher:
             return self._publish_many(post_ids, fill_to=fill_to)
 
     def _publish_many(self, post_ids: Sequence[int], *, fill_to: int) -> list[PublishResult]:
+        if fill_to:
+            fill_to = self.turns.share(fill_to)  # bigger batches while threads sit out
         now = self._now()
         reserved: set[int] = set()
         try:
@@ -450,6 +452,7 @@ class Publisher:
     def _send_claimed(self, claimed: list[_Claimed]) -> list[PublishResult]:
         results: list[PublishResult] = []
         sent: list[_Sent] = []
+        record_every = self.turns.share(self.record_every)
         for index, item in enumerate(claimed):
             if self.stopping.is_set():
                 # Stopping: record what went out, hand the rest back in one transaction.
@@ -464,7 +467,7 @@ class Publisher:
             outcome = self._send(item)
             if isinstance(outcome, _Sent):
                 sent.append(outcome)
-                if len(sent) >= self.record_every:
+                if len(sent) >= record_every:
                     results.extend(self._record_published_many(sent))
                     sent = []
             else:
@@ -497,7 +500,7 @@ class Publisher:
                     # hundreds go in whole batches (fewer transactions per post).
                     share = fill_to
                     if len(due_now) < limit:
-                        share = min(fill_to, -(-(len(free) + len(wanted)) // self.workers))
+                        share = min(fill_to, -(-(len(free) + len(wanted)) // self.turns.limit))
                     wanted = (wanted + free)[: max(share, len(wanted))]
                 reserved.update(wanted)
                 self._in_hand.update(wanted)

@@ -156,3 +156,21 @@ def test_a_limit_needs_a_sensible_range() -> None:
         WorkerLimit(2, minimum=3)
     with pytest.raises(ValueError, match="minimum <= maximum"):
         WorkerLimit(0)
+
+
+def test_the_threads_at_work_share_what_all_the_threads_would_have_taken() -> None:
+    meter = Meter()
+    limit = limit_with(meter, maximum=8, minimum=1)
+    assert limit.share(50) == 50  # every thread at work
+    for expected in (7, 6, 5, 4):
+        meter.spend(1.0, cores=1.0)
+        with limit.turn():
+            pass
+        assert limit.limit == expected
+    assert limit.share(50) == 100  # half of them: twice as many each
+    for _ in range(3):
+        meter.spend(1.0, cores=1.0)
+        with limit.turn():
+            pass
+    assert limit.limit == 1
+    assert limit.share(50) == 200  # never more than four times as many

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from scheduler.models import Post
+from scheduler.pacing import WorkerLimit
 from scheduler.publishing import Outcome, Publisher, RetryPolicy
 from scheduler.store import Store
 from tests.daemon_support import (
@@ -544,6 +545,28 @@ def test_a_few_due_posts_are_shared_out_so_every_thread_has_some(store, fake, cl
     # Eight due posts and four threads: this thread takes two, the others the rest.
     assert [r.post_id for r in results] == ids[:2]
     assert [post_row(store, i).state for i in ids[2:]] == ["scheduled"] * 6
+
+
+def test_while_threads_sit_out_the_threads_at_work_take_bigger_batches(store, fake, clock):
+    account = add_account(store, "news", api_base=fake.base_url)
+    ids = [due_post(store, account, clock, f"Update {i}", late=60 - i) for i in range(30)]
+    publisher = make_publisher(store, clock, workers=4)
+    meter = {"now": 0.0, "cpu": 0.0}
+    publisher.turns = WorkerLimit(
+        4, minimum=1, window=1.0, clock=lambda: meter["now"], cpu=lambda: meter["cpu"]
+    )
+    for _ in range(3):  # the process is busy: one thread fewer a window, down to one
+        meter["now"] += 1.0
+        meter["cpu"] += 1.0
+        with publisher.turns.turn():
+            pass
+    assert publisher.turns.limit == 1
+
+    results = publisher.publish_due(ids[0], batch=5)
+
+    # One thread at work instead of four: a batch of 4 x 5 instead of 5.
+    assert [r.post_id for r in results] == ids[:20]
+    assert [post_row(store, i).state for i in ids[20:]] == ["scheduled"] * 10
 
 
 def test_a_held_post_confirmed_by_a_person_goes_out_when_its_job_runs_again(
