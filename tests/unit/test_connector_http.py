@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -197,3 +198,25 @@ def test_a_netrc_login_for_the_host_does_not_replace_the_connectors_token(
         send(ours, "GET", f"{fake.base_url}/who", platform="demo", timeout=2)
     assert seen[0].startswith("Basic ")  # what a plain session does with the file
     assert seen[1] == "Bearer token-1"
+
+
+def test_proxies_from_the_environment_are_used_and_no_proxy_is_honoured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The environment is read once per host; what it says must still hold.
+    seen: list[tuple[str, str]] = []
+
+    def who(name: str) -> Any:
+        return lambda req: seen.append((name, req.url)) or FakeResponse(200, {})
+
+    with FakePlatform() as proxy, FakePlatform() as direct:
+        proxy.route("GET", r"/who", who("proxy"))
+        direct.route("GET", r"/who", who("direct"))
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        session = new_session()
+        for _ in range(2):
+            send(session, "GET", "http://platform.invalid/who", platform="demo", timeout=2)
+            send(session, "GET", f"{direct.base_url}/who", platform="demo", timeout=2)
+    assert [name for name, _ in seen] == ["proxy", "direct", "proxy", "direct"]
+    assert seen[0][1].endswith("platform.invalid/who")
