@@ -3,8 +3,10 @@
 A ledger platform (the test fake; it never de-duplicates) runs in a process of its own
 on loopback. In the same run:
 
-1. **Raw capacity**: a plain ``requests`` loop posts to it as fast as it can, from as
-   many threads as the daemon has publishing workers (and from one thread).
+1. **Raw capacity**: a plain ``requests`` loop posts to it as fast as it can, from one
+   thread, two, and as many as the daemon has publishing workers; the best of the three
+   is the platform's raw capacity (one thread usually wins: more only queue for the
+   interpreter).
 2. **Burst**: ``--posts`` (10,000) approved posts across 50 accounts, all due at the
    same moment; the daemon (the real one: APScheduler jobs, claims, attempts, gate
    re-run, audit) publishes them. Reported: posts/s and its ratio to the raw capacity,
@@ -299,12 +301,17 @@ def main() -> int:
     only = set(args.only or ["burst", "spread", "queue"])
     ok = True
     with Platform(args.latency) as platform, tempfile.TemporaryDirectory() as tmp:
-        raw = raw_capacity(platform.base_url, threads=WORKERS, seconds=5)
-        raw_one = raw_capacity(platform.base_url, threads=1, seconds=3)
+        loops = {
+            threads: raw_capacity(platform.base_url, threads=threads, seconds=4)
+            for threads in sorted({1, 2, WORKERS})
+        }
+        # The platform's capacity is the most any of the plain loops got from it.
+        raw = max(loops.values())
         print(
-            f"platform latency {args.latency * 1000:.0f} ms; raw capacity: {raw:.0f} posts/s "
-            f"from a plain client loop in {WORKERS} threads ({raw_one:.0f} posts/s from one); "
-            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
+            f"platform latency {args.latency * 1000:.0f} ms; raw capacity: {raw:.0f} posts/s, "
+            "the best of a plain client loop in "
+            + ", ".join(f"{t} thread{'s' * (t > 1)} ({r:.0f}/s)" for t, r in loops.items())
+            + f"; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
         if args.backend in ("sqlite", "both"):

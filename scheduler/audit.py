@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from scheduler.bulk import insert_rows
 from scheduler.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -148,7 +149,7 @@ def _append_now(session: Session, events: Sequence[EventSpec]) -> None:
             }
         )
         prev = digest
-    session.execute(sa.insert(_EVENTS), rows)
+    insert_rows(session, _EVENTS, rows)
     session.execute(sa.update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=prev))
 
 

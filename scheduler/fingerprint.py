@@ -17,10 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from scheduler.audit import canonical_json
+from scheduler.bulk import dialect_of, one_of
 from scheduler.models import Account, Asset, Post, PostAsset
+
+_LINKS: sa.Table = PostAsset.__table__  # type: ignore[attr-defined]
 
 _URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 
@@ -100,7 +104,7 @@ def compute_many(
         rows = session.exec(
             select(PostAsset.post_id, Asset.content_hash, PostAsset.alt_text)
             .join(Asset, Asset.id == PostAsset.asset_id)  # type: ignore[arg-type]
-            .where(PostAsset.post_id.in_(post_ids))  # type: ignore[attr-defined]
+            .where(one_of(_LINKS.c.post_id, post_ids, dialect_of(session)))
             .order_by(PostAsset.post_id, PostAsset.position)  # type: ignore[arg-type]
         ).all()
         for post_id, content_hash, alt_text in rows:

@@ -14,10 +14,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from scheduler.bulk import dialect_of, one_of
 from scheduler.errors import GatepostError, InvalidInput
 from scheduler.models import Account, Asset, AssetBlob, Finding, Post, PostAsset, Setting
+
+_LINKS: sa.Table = PostAsset.__table__  # type: ignore[attr-defined]
 
 POLICY_PATH_SETTING = "policy_path"
 
@@ -140,7 +144,7 @@ def drafts_for(session: Session, items: Sequence[tuple[Post, Account]]) -> list[
         rows = session.exec(
             select(PostAsset, AssetBlob)
             .join(AssetBlob, col(AssetBlob.asset_id) == col(PostAsset.asset_id))
-            .where(col(PostAsset.post_id).in_(post_ids))
+            .where(one_of(_LINKS.c.post_id, post_ids, dialect_of(session)))
             .order_by(col(PostAsset.post_id), col(PostAsset.position))
         ).all()
         for link, blob in rows:

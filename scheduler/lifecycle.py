@@ -33,6 +33,7 @@ from sqlmodel import Session
 
 from scheduler import fingerprint
 from scheduler.audit import EventSpec, append_event, append_events
+from scheduler.bulk import dialect_of, one_of, update_rows
 from scheduler.errors import IllegalTransition, StaleEdit
 from scheduler.models import Account, Approval, Post, PostState
 
@@ -291,7 +292,7 @@ def settle_many(
         for row in session.execute(
             sa.select(p.id, p.version, p.fingerprint)
             .where(
-                p.id.in_([m.post_id for m in moves]),
+                one_of(p.id, [m.post_id for m in moves], dialect_of(session)),
                 p.state == S.PUBLISHING.value,
                 p.lease_owner == lease_owner,
             )
@@ -304,26 +305,9 @@ def settle_many(
     columns = sorted(ours[0].values)
     if any(sorted(m.values) != columns for m in ours):
         raise ValueError("settle_many: every move must set the same columns")
-    statement = (
-        sa.update(_POSTS)
-        .where(
-            p.id == sa.bindparam("_id"),
-            p.version == sa.bindparam("_version"),
-            p.state == S.PUBLISHING.value,
-        )
-        .values(
-            state=target.value,
-            state_reason=reason,
-            version=p.version + 1,
-            updated_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
-            **{name: sa.bindparam(f"_v_{name}") for name in columns},
-        )
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        statement,
+    update_rows(
+        session,
+        _POSTS,
         [
             {
                 "_id": m.post_id,
@@ -332,6 +316,21 @@ def settle_many(
             }
             for m in ours
         ],
+        {"_id": p.id, "_version": p.version, **{f"_v_{name}": p[name] for name in columns}},
+        where=lambda r: [
+            p.id == r["_id"],
+            p.version == r["_version"],
+            p.state == S.PUBLISHING.value,
+        ],
+        values=lambda r: {
+            "state": target.value,
+            "state_reason": reason,
+            "version": p.version + 1,
+            "updated_at": now,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            **{name: r[f"_v_{name}"] for name in columns},
+        },
     )
     events = []
     for m in ours:
@@ -404,6 +403,7 @@ def claim_many(
     """
     if not claims:
         return {}
+    dialect = dialect_of(session)
     p = _POSTS.c
     rows = {
         int(row.id): row
@@ -422,7 +422,7 @@ def claim_many(
                 p.corrects_post_id,
                 p.approval_id,
             )
-            .where(p.id.in_([c.post_id for c in claims]))
+            .where(one_of(p.id, [c.post_id for c in claims], dialect))
             .with_for_update()
         )
     }
@@ -431,7 +431,7 @@ def claim_many(
         int(row.id): row
         for row in session.execute(
             sa.select(a.id, a.platform).where(
-                a.id.in_(sorted({row.account_id for row in rows.values()}))
+                one_of(a.id, sorted({row.account_id for row in rows.values()}), dialect)
             )
         )
     }
@@ -441,7 +441,9 @@ def claim_many(
         int(row.id): row
         for row in (
             session.execute(
-                sa.select(ap.id, ap.fingerprint, ap.void_at).where(ap.id.in_(approval_ids))
+                sa.select(ap.id, ap.fingerprint, ap.void_at).where(
+                    one_of(ap.id, approval_ids, dialect)
+                )
             )
             if approval_ids
             else []
@@ -480,31 +482,32 @@ def claim_many(
         going.append((claim, row))
     if not going:
         return outcome
-    session.execute(
-        sa.update(_POSTS)
-        .where(
-            p.id == sa.bindparam("_id"),
-            p.version == sa.bindparam("_version"),
-            p.state == S.SCHEDULED.value,
-        )
-        .values(
-            state=S.PUBLISHING.value,
-            state_reason="",
-            fingerprint=sa.bindparam("_fingerprint"),
-            version=p.version + 1,
-            attempt_count=p.attempt_count + sa.bindparam("_count", type_=sa.Integer),
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False),
+    update_rows(
+        session,
+        _POSTS,
         [
             {
-                "_id": claim.post_id,
-                "_version": row.version,
-                "_fingerprint": digests[claim.post_id],
-                "_count": 1 if claim.count_attempt else 0,
+                "id": claim.post_id,
+                "version": row.version,
+                "fingerprint": digests[claim.post_id],
+                "count": 1 if claim.count_attempt else 0,
             }
             for claim, row in going
         ],
+        {"id": p.id, "version": p.version, "fingerprint": p.fingerprint, "count": p.attempt_count},
+        where=lambda r: [
+            p.id == r["id"],
+            p.version == r["version"],
+            p.state == S.SCHEDULED.value,
+        ],
+        values=lambda r: {
+            "state": S.PUBLISHING.value,
+            "state_reason": "",
+            "fingerprint": r["fingerprint"],
+            "version": p.version + 1,
+            "attempt_count": p.attempt_count + r["count"],
+            "updated_at": now,
+        },
     )
     events = []
     for claim, row in going:

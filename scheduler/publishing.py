@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from connectors.base import AccountConfig, Connector, MediaItem, PublishRequest, Receipt
 from connectors.errors import (
@@ -48,6 +48,7 @@ from connectors.errors import (
     Unsupported,
 )
 from scheduler import audit, lifecycle
+from scheduler.bulk import dialect_of, insert_rows, one_of, update_rows
 from scheduler.errors import IllegalTransition
 from scheduler.models import Account, Post, PostState, PublishAttempt
 from scheduler.pacing import WorkerLimit
@@ -60,6 +61,7 @@ log = logging.getLogger(__name__)
 S = PostState
 posts_table: sa.Table = Post.__table__  # type: ignore[attr-defined]
 attempts_table: sa.Table = PublishAttempt.__table__  # type: ignore[attr-defined]
+_ACCOUNTS: sa.Table = Account.__table__  # type: ignore[attr-defined]
 
 #: The actor named in the audit log for what the daemon does.
 DAEMON_ACTOR = "daemon"
@@ -507,13 +509,16 @@ class Publisher:
             post_ids = wanted
             if not post_ids:
                 return []
+            dialect = self.store.dialect
             posts = session.exec(
-                select(Post).where(Post.id.in_(list(post_ids)))  # type: ignore[union-attr]
+                select(Post).where(one_of(posts_table.c.id, list(post_ids), dialect))
             ).all()
             account_ids = sorted({p.account_id for p in posts})
             accounts: dict[int, Account] = {
                 a.id: a
-                for a in session.exec(select(Account).where(col(Account.id).in_(account_ids)))
+                for a in session.exec(
+                    select(Account).where(one_of(_ACCOUNTS.c.id, account_ids, dialect))
+                )
                 if a.id is not None
             }
             last_outcomes = last_attempt_outcomes(
@@ -889,7 +894,8 @@ class Publisher:
                 set(
                     session.execute(
                         sa.select(p.id).where(
-                            p.id.in_(sorted(moved)), p.corrects_post_id.is_not(None)
+                            one_of(p.id, sorted(moved), self.store.dialect),
+                            p.corrects_post_id.is_not(None),
                         )
                     ).scalars()
                 )
@@ -1261,20 +1267,25 @@ def claim_due_posts(
     p = posts_table.c
     where = _due_clause(now)
     if post_ids is not None:
-        where = sa.and_(where, p.id.in_(list(post_ids)))
-    if versions is not None:
-        where = sa.and_(where, sa.tuple_(p.id, p.version).in_(sorted(versions.items())))
-    pick = sa.select(p.id).where(where).order_by(p.scheduled_at, p.id).limit(limit)
+        where = sa.and_(where, one_of(p.id, list(post_ids), dialect))
     if dialect == "postgresql":
-        ids = [int(i) for i in session.execute(pick.with_for_update(skip_locked=True)).scalars()]
+        pick = sa.select(p.id, p.version).where(where).order_by(p.scheduled_at, p.id).limit(limit)
+        ids = [
+            int(row.id)
+            for row in session.execute(pick.with_for_update(skip_locked=True))
+            if versions is None or versions.get(int(row.id)) == row.version
+        ]
         if not ids:
             return []
         session.execute(
             sa.update(posts_table)
-            .where(p.id.in_(ids))
+            .where(one_of(p.id, ids, dialect))
             .values(lease_owner=owner, lease_expires_at=lease_until)
         )
         return ids
+    if versions is not None:
+        where = sa.and_(where, sa.tuple_(p.id, p.version).in_(sorted(versions.items())))
+    pick = sa.select(p.id).where(where).order_by(p.scheduled_at, p.id).limit(limit)
     candidates = [int(i) for i in session.execute(pick).scalars()]
     if not candidates:
         return []
@@ -1544,8 +1555,9 @@ def _new_attempts(
     if not posts:
         return {}
     a = attempts_table.c
-    rows = session.execute(
-        sa.insert(attempts_table).returning(a.id, a.post_id),
+    rows = insert_rows(
+        session,
+        attempts_table,
         [
             {
                 "post_id": post_id,
@@ -1557,8 +1569,9 @@ def _new_attempts(
             }
             for post_id, key in posts
         ],
-    ).all()
-    return {int(post_id): int(attempt_id) for attempt_id, post_id in rows}
+        returning=[a.id, a.post_id],
+    )
+    return {int(row.post_id): int(row.id) for row in rows}
 
 
 def _finish_attempt(
@@ -1586,25 +1599,22 @@ def _finish_attempts(
     if not finished:
         return
     a = attempts_table.c
-    session.execute(
-        sa.update(attempts_table)
-        .where(a.id == sa.bindparam("attempt_id"))
-        .values(
-            outcome=sa.bindparam("new_outcome"),
-            finished_at=now,
-            error="",
-            remote_id=sa.bindparam("new_remote_id"),
-            remote_url=sa.bindparam("new_remote_url"),
-        ),
+    update_rows(
+        session,
+        attempts_table,
         [
-            {
-                "attempt_id": attempt_id,
-                "new_outcome": outcome,
-                "new_remote_id": receipt.remote_id,
-                "new_remote_url": receipt.url,
-            }
-            for attempt_id, outcome, receipt in finished
+            {"id": attempt_id, "outcome": outcome, "remote_id": r.remote_id, "remote_url": r.url}
+            for attempt_id, outcome, r in finished
         ],
+        {"id": a.id, "outcome": a.outcome, "remote_id": a.remote_id, "remote_url": a.remote_url},
+        where=lambda r: [a.id == r["id"]],
+        values=lambda r: {
+            "outcome": r["outcome"],
+            "finished_at": now,
+            "error": "",
+            "remote_id": r["remote_id"],
+            "remote_url": r["remote_url"],
+        },
     )
 
 
@@ -1670,11 +1680,12 @@ def load_media(session: Session, post_ids: Sequence[int]) -> dict[int, tuple[Med
 
     if not post_ids:
         return {}
+    links: sa.Table = PostAsset.__table__  # type: ignore[attr-defined]
     rows = session.exec(
         select(PostAsset, Asset, AssetBlob)
         .join(Asset, Asset.id == PostAsset.asset_id)  # type: ignore[arg-type]
         .join(AssetBlob, AssetBlob.asset_id == Asset.id)  # type: ignore[arg-type]
-        .where(PostAsset.post_id.in_(list(post_ids)))  # type: ignore[attr-defined]
+        .where(one_of(links.c.post_id, list(post_ids), dialect_of(session)))
         .order_by(PostAsset.post_id, PostAsset.position)  # type: ignore[arg-type]
     ).all()
     found: dict[int, list[MediaItem]] = {}
