@@ -368,8 +368,14 @@ class Daemon:
         self.clock.every(sync_job, [self.id], "sync", s.sync_seconds)
         self._seen_seq = self._audit_seq()
         self.clock.every(watch_job, [self.id], "watch", s.watch_seconds)
-        self.clock.start()
+        # Running before the clock starts: its first jobs (the first sync, due at once)
+        # may run before this thread goes on, and they do nothing unless running.
         self._running = True
+        try:
+            self.clock.start()
+        except BaseException:
+            self._running = False
+            raise
         self._emit(DaemonEvent("started", f"daemon {self.id} started", daemon_id=self.id))
 
     def stop(self, timeout: float | None = None) -> None:
