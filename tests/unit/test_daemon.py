@@ -152,15 +152,15 @@ def test_a_rate_limited_account_resumes_after_the_reset_while_others_go_on(
 ):
     limited = add_account(live_store, "news", api_base=fake.base_url)
     other = add_account(live_store, "sport", api_base=fake.base_url)
-    now = datetime.now(UTC)
-    first = add_scheduled_post(live_store, limited, "News", now)
-    second = add_scheduled_post(live_store, other, "Sport", now + timedelta(seconds=0.3))
-    fake.rate_limit_reset = int(time.time()) + 2
+    first = add_scheduled_post(live_store, limited, "News", datetime.now(UTC))
+    fake.rate_limit_reset = int(time.time()) + 3
     fake.inject("429", path="/api/posts")
     daemon = make_daemon(live_store, events)
     daemon.start()
     try:
         waiting = events.wait_for("waiting", first)
+        # While news waits for the platform's reset, another account's post goes out.
+        second = add_scheduled_post(live_store, other, "Sport", datetime.now(UTC))
         events.wait_for("published", second)
         events.wait_for("published", first, timeout=8)
     finally:
@@ -254,6 +254,27 @@ def test_a_post_approved_elsewhere_goes_out_without_waiting_for_the_periodic_syn
         daemon.stop()
     assert (published.at - post_row(live_store, post_id).scheduled_at).total_seconds() < 3
     assert [p["text"] for p in fake.posts] == ["Approved elsewhere"]
+
+
+def test_posts_due_at_start_go_out_even_when_the_first_sync_runs_at_once(live_store, fake, events):
+    # The first sync is due the moment the clock starts; if it ran before the daemon
+    # counted itself as running it did nothing, and a due post waited for the next sync.
+    settings = DaemonSettings(publish_workers=2, sync_seconds=60, heartbeat_seconds=1)
+    account = add_account(live_store, "news", api_base=fake.base_url)
+    post_id = add_scheduled_post(live_store, account, "Due at start", datetime.now(UTC))
+    daemon = make_daemon(live_store, events, settings=settings)
+    start = daemon.clock.start
+
+    def start_then_pause() -> None:
+        start()
+        time.sleep(0.5)  # the first sync runs before the caller goes on
+
+    daemon.clock.start = start_then_pause  # type: ignore[method-assign]
+    daemon.start()
+    try:
+        events.wait_for("published", post_id, timeout=5)
+    finally:
+        daemon.stop()
 
 
 def test_the_daemons_own_publishing_does_not_make_it_sync_again(live_store, fake, events):
