@@ -391,7 +391,7 @@ def claim_many(
     now: datetime,
     lease_owner: str,
     detail: Mapping[str, Any] | None = None,
-) -> dict[int, ClaimedPost | IllegalTransition]:
+) -> dict[int, ClaimedPost | IllegalTransition | StaleEdit]:
     """Move posts from ``scheduled`` to ``publishing`` as :func:`transition` would, in a
     few statements for the lot, for the daemon that leased them (``lease_owner``).
 
@@ -399,7 +399,8 @@ def claim_many(
     content and must match its live approval; the version is bumped and each move
     audited. A post that is no longer ``scheduled`` under that lease at the version
     the claimer checked, or whose content no longer matches its approval, is left
-    exactly as it was and gets the ``IllegalTransition`` that says why.
+    exactly as it was and gets the error that says why: ``StaleEdit`` when it changed,
+    ``IllegalTransition`` when its content does not match its approval.
     """
     if not claims:
         return {}
@@ -456,7 +457,7 @@ def claim_many(
             ordered, fingerprint.compute_many(session, ordered, accounts=accounts), strict=True
         )
     }
-    outcome: dict[int, ClaimedPost | IllegalTransition] = {}
+    outcome: dict[int, ClaimedPost | IllegalTransition | StaleEdit] = {}
     going: list[tuple[Claim, Any]] = []
     for claim in claims:
         row = rows.get(claim.post_id)
@@ -466,7 +467,7 @@ def claim_many(
             or row.lease_owner != lease_owner
             or row.version != claim.version
         ):
-            outcome[claim.post_id] = IllegalTransition(
+            outcome[claim.post_id] = StaleEdit(
                 f"post {claim.post_id} changed while it was being claimed"
             )
             continue

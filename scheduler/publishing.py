@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -49,7 +50,7 @@ from connectors.errors import (
 )
 from scheduler import audit, lifecycle
 from scheduler.bulk import dialect_of, insert_rows, one_of, update_rows
-from scheduler.errors import IllegalTransition
+from scheduler.errors import IllegalTransition, StaleEdit
 from scheduler.models import Account, Post, PostState, PublishAttempt
 from scheduler.pacing import WorkerLimit
 from scheduler.store import Store
@@ -192,7 +193,6 @@ class _Candidate:
 
     post_id: int
     account_id: int
-    fingerprint: str
     gate_reason: str | None
     ambiguous: bool
     version: int
@@ -545,7 +545,6 @@ class Publisher:
                     _Candidate(
                         post_id=post.id,
                         account_id=post.account_id,
-                        fingerprint=post.fingerprint,
                         gate_reason=reason,
                         ambiguous=last in AMBIGUOUS,
                         version=post.version,
@@ -624,6 +623,16 @@ class Publisher:
                     continue
                 post = session.get(Post, cand.post_id)
                 assert post is not None
+                if isinstance(outcome, StaleEdit):
+                    # Changed under the lease just taken (it should not be possible):
+                    # leave it for the next pass to look at again.
+                    if post.lease_owner == self.owner:
+                        _release(post)
+                        session.add(post)
+                    results.append(
+                        PublishResult(cand.post_id, "skipped", "changed while being claimed")
+                    )
+                    continue
                 results.append(
                     _back_to_review(
                         session,
@@ -1474,7 +1483,9 @@ def _write(store: Store) -> Iterator[Session]:
         audit.append_deferred(session)
 
 
-_write_locks: dict[int, threading.Lock] = {}
+# One lock per store for as long as it lives. (Keyed by id() they outlived their store,
+# and a new store given the same id shared a lock with whatever still held the old one.)
+_write_locks: weakref.WeakKeyDictionary[Store, threading.Lock] = weakref.WeakKeyDictionary()
 _write_locks_guard = threading.Lock()
 
 
@@ -1482,9 +1493,9 @@ def _sqlite_write_lock(store: Store) -> threading.Lock | None:
     if not store.is_sqlite:
         return None
     with _write_locks_guard:
-        lock = _write_locks.get(id(store))
+        lock = _write_locks.get(store)
         if lock is None:
-            lock = _write_locks[id(store)] = threading.Lock()
+            lock = _write_locks[store] = threading.Lock()
         return lock
 
 

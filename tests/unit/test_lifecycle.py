@@ -227,9 +227,11 @@ def test_claiming_a_batch_checks_each_post_against_its_approval_and_its_lease(
     claimed = outcome[good[0]]
     assert isinstance(claimed, lifecycle.ClaimedPost)
     assert claimed.text == "Open day, part 1" and claimed.attempt_count == 1
+    assert isinstance(outcome[tampered[0]], IllegalTransition)
     assert "does not match what was approved" in str(outcome[tampered[0]])
-    assert "changed while it was being claimed" in str(outcome[other_daemons[0]])
-    assert "changed while it was being claimed" in str(outcome[edited_since[0]])
+    for changed in (other_daemons[0], edited_since[0]):
+        assert isinstance(outcome[changed], StaleEdit)
+        assert "changed while it was being claimed" in str(outcome[changed])
     after = services.get_post(store, good[0])
     assert after.state is PostState.PUBLISHING
     assert after.version == before.version + 1 and after.fingerprint == before.fingerprint

@@ -569,6 +569,31 @@ def test_while_threads_sit_out_the_threads_at_work_take_bigger_batches(store, fa
     assert [post_row(store, i).state for i in ids[20:]] == ["scheduled"] * 10
 
 
+def test_a_post_changed_under_the_claim_is_left_scheduled_for_the_next_pass(
+    store, fake, clock, monkeypatch
+):
+    from scheduler import lifecycle
+    from scheduler.errors import StaleEdit
+
+    account = add_account(store, "news", api_base=fake.base_url)
+    changed, fine = (due_post(store, account, clock, f"Update {i}") for i in range(2))
+    claim_many = lifecycle.claim_many
+
+    def one_changed(session, claims, **kw):  # type: ignore[no-untyped-def]
+        outcome = claim_many(session, [c for c in claims if c.post_id != changed], **kw)
+        outcome[changed] = StaleEdit(f"post {changed} changed while it was being claimed")
+        return outcome
+
+    monkeypatch.setattr(lifecycle, "claim_many", one_changed)
+    results = {r.post_id: r for r in make_publisher(store, clock).publish_many([changed, fine])}
+
+    assert results[fine].kind == "published"
+    assert results[changed].kind == "skipped"
+    row = post_row(store, changed)
+    assert row.state == "scheduled" and row.lease_owner is None
+    assert fake.copies_by_key() and len(fake.posts) == 1
+
+
 def test_a_held_post_confirmed_by_a_person_goes_out_when_its_job_runs_again(
     store, fake, clock, team
 ):
@@ -590,3 +615,26 @@ def test_a_held_post_confirmed_by_a_person_goes_out_when_its_job_runs_again(
     # The job of a post already sent ends without sending anything again.
     assert publisher.publish_due(on_time, batch=50) == []
     assert len(fake.posts) == 2
+
+
+def test_a_stores_write_lock_goes_with_the_store(tmp_path):
+    # The daemon's SQLite writers queue on a lock per store. Kept by id(), locks
+    # outlived their stores, and a new store given the id of one gone shared its lock
+    # with whatever still held it.
+    import gc
+
+    from scheduler import publishing
+    from scheduler.store import sqlite_url
+
+    gone = Store(sqlite_url(tmp_path / "gone.sqlite3"), migrate=False)
+    held = publishing._sqlite_write_lock(gone)
+    assert held is not None and held.acquire()  # a thread that never lets go
+    gone.dispose()
+    del gone
+    gc.collect()
+    assert all(lock is not held for lock in list(publishing._write_locks.values()))
+    new = Store(sqlite_url(tmp_path / "new.sqlite3"), migrate=False)
+    lock = publishing._sqlite_write_lock(new)
+    assert lock is not None and lock is not held and lock.acquire(timeout=1)
+    lock.release()
+    new.dispose()
